@@ -1,0 +1,531 @@
+"""PTT-A2 burst demodulator: residual-carrier biphase-L phase modulation at 400 bit/s.
+
+The demodulator works on one *burst window*: complex baseband samples that contain a whole
+candidate burst (the detector's coarse carrier frequency and start time place the window). Because
+the whole burst is available, estimation is non-causal (smoothers instead of loops), which is what
+lets it approach the coherent matched-filter limit of ``argos-spec.md`` §2:
+
+1. mix the coarse carrier to 0 Hz and resample to ``SAMPLES_PER_CHIP`` samples per chip;
+2. carrier phase from the residual carrier (a centred moving average passes the carrier, which
+   holds cos²β of the power, and rejects biphase-L sidebands, which have no DC component);
+3. chip timing and polarity from a soft correlation with the 48 chips of the sync word (both
+   signs: the biphase sign and the spectral polarity are not certain, spec §2);
+4. biphase-L matched filter: bit = (first-chip integral − second-chip integral) of Im(signal),
+   which cancels any residual phase error's common-mode term;
+5. one decision-directed pass: the decided chips are wiped off so the *full* signal power
+   refines the carrier phase (a 4× better phase reference than the residual carrier alone), then
+   the bits are decided again;
+6. measurement: carrier frequency and drift by a least-squares fit of the wiped-off phase over the
+   whole burst; amplitude; noise density from the noise-only parts of the window; C/N0.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numba
+import numpy as np
+from scipy import signal
+
+from argosneo import spec
+
+#: Working rate inside the demodulator, in samples per chip (16 → 12 800 S/s for A2): wide enough
+#: (±6.4 kHz) that the resampling filter keeps the biphase sidebands a chip matched filter uses.
+SAMPLES_PER_CHIP = 16
+#: Centred moving-average length that extracts the residual carrier (s). 20 ms is 8 bits: long
+#: enough to average biphase sidebands away (≥ 28 dB at 400 Hz), short enough to follow
+#: ±200 Hz/s drift with < 0.03 rad bias.
+CARRIER_SMOOTHING_S = 0.020
+#: Moving average used once the modulation is wiped off (full power, so it can be shorter).
+WIPED_SMOOTHING_S = 0.020
+#: Length of the leave-one-out phase reference in the final pass, after the fitted carrier
+#: polynomial is removed (s).
+FINAL_REFERENCE_S = 0.060
+#: How far from the detector's coarse estimate the sync search may place the modulation start (s).
+SYNC_SEARCH_HALF_WIDTH_S = 0.045
+#: Largest number of sync-word bit errors accepted (the soft correlation already picked the
+#: timing; this bound keeps noise from decoding: P(false) ≈ 1.8e-5 per tried position).
+MAX_SYNC_BIT_ERRORS = 2
+#: Half-width of the carrier-line search around the detector's coarse frequency (Hz): coarse
+#: error plus ±200 Hz/s of drift over a whole burst.
+CARRIER_SEARCH_HZ = 350.0
+#: Per-frame carrier-line SNR (linear, peak bin over mean noise bin) for a frame to enter the
+#: frequency-track fit.
+CARRIER_TRACK_MIN_SNR = 12.0
+
+
+def _bits_msb_first(value: int, width: int) -> np.ndarray:
+    return np.array([(value >> (width - 1 - i)) & 1 for i in range(width)], dtype=np.int8)
+
+
+SYNC_BITS = _bits_msb_first(spec.A2_SYNC_WORD, spec.A2_SYNC_BITS)
+LENGTH_CODE_BITS = np.array(
+    [_bits_msb_first(c, spec.A2_LENGTH_FIELD_BITS) for c in spec.A2_LENGTH_CODES], dtype=np.int8
+)
+
+
+def biphase_chips(bits: np.ndarray) -> np.ndarray:
+    """Chip signs (±1) of biphase-L bits: bit 1 → (+1, −1), bit 0 → (−1, +1) (spec §2)."""
+    first = np.where(np.asarray(bits) > 0, 1.0, -1.0) * spec.A2_BIT_ONE_FIRST_CHIP_SIGN
+    return np.stack([first, -first], axis=1).reshape(-1)
+
+
+@dataclass
+class BurstWindow:
+    """Complex baseband samples holding one candidate burst.
+
+    ``time_of_first`` is the stream time (s, input sample index / input rate) of
+    ``samples[0]``; ``baseband_offset_hz`` is the frequency (relative to the capture centre) that
+    sits at 0 Hz in ``samples``; ``coarse_carrier_hz`` is the detector's carrier estimate relative
+    to the window's 0 Hz; ``coarse_start_s`` is its estimate of the carrier start (stream time).
+    """
+
+    samples: np.ndarray
+    sample_rate: float
+    time_of_first: float
+    baseband_offset_hz: float
+    coarse_carrier_hz: float
+    coarse_start_s: float
+
+
+@dataclass
+class A2Demodulated:
+    """What the demodulator measured on one burst (frequencies relative to the capture centre)."""
+
+    carrier_start_s: float          #: stream time of the first carrier sample (modulation − 160 ms)
+    modulation_start_s: float       #: stream time of the first sync chip
+    offset_hz: float                #: carrier frequency at ``carrier_start_s``
+    drift_hz_s: float
+    amplitude: float                #: carrier amplitude (same unit as the input samples)
+    noise_density: float            #: N0 (power per Hz, input units)
+    cn0_dbhz: float
+    beta_rad: float                 #: measured peak phase deviation
+    polarity: int                   #: +1 if bits came out as transmitted, −1 if inverted
+    sync_bit_errors: int
+    length_code: int                #: the 4-bit code received (hard decisions)
+    n_blocks: int                   #: N chosen (maximum-likelihood among the 8 valid codes)
+    length_parity_ok: bool
+    length_corrected: bool          #: hard length bits were not a valid code; ML picked N
+    message_bits: np.ndarray        #: 20 + 32N bits after the length field
+    soft_bits: np.ndarray = field(repr=False)   #: soft values of every bit after the carrier
+    sync_metric: float = 0.0        #: normalised sync correlation (1 = noiseless)
+
+
+class DemodulationRejected(Exception):
+    """The window does not hold a decodable A2 burst; ``str()`` says why."""
+
+
+# --------------------------------------------------------------------------------------------
+# kernels
+
+
+@numba.njit(cache=True)
+def _sample_cumulative_kernel(cumulative, positions, out):
+    n = cumulative.shape[0] - 1
+    for k in range(positions.shape[0]):
+        pos = positions[k]
+        if pos <= 0.0:
+            out[k] = cumulative[0]
+        elif pos >= n:
+            out[k] = cumulative[n]
+        else:
+            i = int(pos)
+            frac = pos - i
+            out[k] = cumulative[i] * (1.0 - frac) + cumulative[i + 1] * frac
+
+
+def sample_cumulative(cumulative: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Running sum ``cumulative`` (with a leading zero, see :func:`_cumulative`) read at
+    fractional sample positions by linear interpolation.
+
+    The integral of the signal from position ``a`` to ``b`` is then
+    ``sample_cumulative(c, b) - sample_cumulative(c, a)``: fractional chip boundaries cost
+    nothing extra, and positions outside the signal integrate zeros.
+    """
+    positions = np.ascontiguousarray(positions, dtype=np.float64)
+    out = np.empty(positions.shape[0], dtype=cumulative.dtype)
+    _sample_cumulative_kernel(cumulative, positions, out)
+    return out
+
+
+def _cumulative(x: np.ndarray) -> np.ndarray:
+    """Running sum with a leading zero, in double precision (one second of samples summed in
+    float32 would lose the small chip integrals)."""
+    out = np.empty(len(x) + 1, dtype=np.complex128 if np.iscomplexobj(x) else np.float64)
+    out[0] = 0
+    np.cumsum(x, out=out[1:])
+    return out
+
+
+def _centred_moving_average(x: np.ndarray, length: int) -> np.ndarray:
+    length = max(1, int(length) | 1)  # odd, so it is centred on a sample
+    kernel = np.ones(length, dtype=np.float32) / length
+    return signal.oaconvolve(x, kernel, mode="same")
+
+
+def _resample_ratio(in_rate: float, out_rate: float) -> tuple[int, int]:
+    ratio = Fraction(out_rate / in_rate).limit_denominator(2000)
+    if abs(float(ratio) - out_rate / in_rate) > 1e-9 * out_rate / in_rate:
+        raise ValueError(f"cannot resample {in_rate} S/s to {out_rate} S/s exactly")
+    return ratio.numerator, ratio.denominator
+
+
+def _modulation_phase_track(chips: np.ndarray, start: float, step: float, n: int) -> np.ndarray:
+    """Chip signs (±1, 0 outside the burst) sampled at sample indices 0..n-1."""
+    idx = np.floor((np.arange(n) - start) / step).astype(np.int64)
+    inside = (idx >= 0) & (idx < len(chips))
+    track = np.zeros(n, dtype=np.float32)
+    track[inside] = chips[idx[inside]]
+    return track
+
+
+# --------------------------------------------------------------------------------------------
+
+
+class A2Demodulator:
+    """Demodulates one A2 burst window at a time. Stateless between bursts (the burst window
+    carries all the context), so one instance may serve a whole bank of detections."""
+
+    def __init__(self, *, max_sync_bit_errors: int = MAX_SYNC_BIT_ERRORS,
+                 polarity: int | None = None):
+        self.max_sync_bit_errors = max_sync_bit_errors
+        self.forced_polarity = polarity
+        self.work_rate = spec.A2_CHIP_RATE * SAMPLES_PER_CHIP
+        self._sync_chips = biphase_chips(SYNC_BITS)
+        self._resamplers: dict[float, tuple[int, int]] = {}
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _to_work_rate(self, window: BurstWindow) -> np.ndarray:
+        n = len(window.samples)
+        t = np.arange(n) / window.sample_rate
+        mixed = window.samples * np.exp(-2j * np.pi * window.coarse_carrier_hz * t).astype(np.complex64)
+        ratio = self._resamplers.get(window.sample_rate)
+        if ratio is None:
+            ratio = self._resamplers[window.sample_rate] = _resample_ratio(window.sample_rate, self.work_rate)
+        up, down = ratio
+        if up == down:
+            return mixed.astype(np.complex64)
+        return signal.resample_poly(mixed, up, down).astype(np.complex64)
+
+    @staticmethod
+    def _bit_statistics(y_cum, reference_cum, half_window, start, n_bits, polarity):
+        """Soft biphase-L statistics of ``n_bits`` bits whose first chip starts at ``start``.
+
+        Each bit gets its own carrier-phase reference: the sum of the reference signal over
+        ±``half_window`` around the bit *minus the bit itself*. Leaving the bit out keeps its own
+        noise (and, decision-directed, its own possibly wrong decision) from leaning the phase
+        reference towards it.
+        """
+        spc = float(SAMPLES_PER_CHIP)
+        edges = sample_cumulative(y_cum, start + spc * np.arange(2 * n_bits + 1))
+        chips = np.diff(edges)
+        difference = chips[0::2] - chips[1::2]
+        bit_start = start + 2 * spc * np.arange(n_bits)
+        centre = bit_start + spc
+        around = (sample_cumulative(reference_cum, centre + half_window)
+                  - sample_cumulative(reference_cum, centre - half_window))
+        own = (sample_cumulative(reference_cum, bit_start + 2 * spc)
+               - sample_cumulative(reference_cum, bit_start))
+        reference = around - own
+        rotation = np.conj(reference) / (np.abs(reference) + 1e-30)
+        return polarity * (difference * rotation).imag
+
+    # -- main entry --------------------------------------------------------------------------
+
+    def demodulate(self, window: BurstWindow) -> A2Demodulated:
+        fs = self.work_rate
+        spc = float(SAMPLES_PER_CHIP)
+        y = self._to_work_rate(window)
+        n = len(y)
+        if n < int(spec.a2_burst_duration_s(1) * fs):
+            raise DemodulationRejected("window shorter than the shortest A2 burst")
+
+        # 2a. carrier frequency track (offset + drift) from the residual-carrier line, so the
+        #     moving averages below see a carrier within a few hertz of 0 Hz at every instant
+        t = np.arange(n, dtype=np.float64) / fs
+        track_f0, track_drift = self._carrier_track(y)
+        y = y * np.exp(-2j * np.pi * (track_f0 * t + 0.5 * track_drift * t * t)).astype(np.complex64)
+
+        # 2b. residual carrier → carrier phase; carrier start from the carrier-line power step
+        z = _centred_moving_average(y, round(CARRIER_SMOOTHING_S * fs))
+        theta = np.unwrap(np.angle(z))
+        u = y * np.exp(-1j * theta).astype(np.complex64)
+        carrier_start = self._carrier_start(z, (window.coarse_start_s - window.time_of_first) * fs)
+
+        # 3. sync search around carrier start + 160 ms
+        expected = carrier_start + spec.A2_CARRIER_DURATION_S * fs
+        half = SYNC_SEARCH_HALF_WIDTH_S * fs
+        lo = max(0, int(expected - half))
+        hi = min(n - len(self._sync_chips) * SAMPLES_PER_CHIP, int(expected + half))
+        if hi <= lo:
+            raise DemodulationRejected("sync search range falls outside the window")
+        template = np.repeat(self._sync_chips, SAMPLES_PER_CHIP).astype(np.float32)
+        s = u.imag.astype(np.float32)
+        segment = s[lo:hi + len(template)]
+        corr = signal.correlate(segment, template, mode="valid")
+        if self.forced_polarity is not None:
+            metric = corr * self.forced_polarity
+        else:
+            metric = np.abs(corr)
+        k = int(np.argmax(metric))
+        if 0 < k < len(metric) - 1:
+            a, b, c = metric[k - 1], metric[k], metric[k + 1]
+            denom = a - 2 * b + c
+            frac = 0.5 * (a - c) / denom if denom < 0 else 0.0
+        else:
+            frac = 0.0
+        start = lo + k + frac
+        polarity = 1 if corr[k] >= 0 else -1
+        if self.forced_polarity is not None:
+            polarity = self.forced_polarity
+
+        # 4.+5. bits with a per-bit carrier-phase reference, first from the residual carrier,
+        #       then twice decision-directed from the wiped-off signal (full power)
+        n_max_bits = spec.A2_SYNC_BITS + spec.A2_LENGTH_FIELD_BITS + spec.a2_message_bits(spec.A2_MAX_BLOCKS)
+        y_cum = _cumulative(y)
+        reference_cum = y_cum
+        half_window = 0.5 * CARRIER_SMOOTHING_S * fs
+        start, polarity = self._resolve_chip_ambiguity(y_cum, half_window, start, polarity)
+        start, soft = self._refine_timing(y_cum, reference_cum, half_window, start, n_max_bits, polarity)
+        beta = spec.A2_PHASE_DEVIATION_RAD
+        for _ in range(2):
+            n_bits_now, _, _ = self._frame_length(soft)
+            bits = (soft[:n_bits_now] > 0).astype(np.int8)
+            track = _modulation_phase_track(biphase_chips(bits) * polarity, start, spc, n)
+            beta = self._estimate_beta(u, track)
+            wiped = y * np.exp(-1j * beta * track).astype(np.complex64)
+            reference_cum = _cumulative(wiped)
+            half_window = 0.5 * WIPED_SMOOTHING_S * fs
+            start, soft = self._refine_timing(y_cum, reference_cum, half_window, start, n_max_bits,
+                                              polarity)
+
+        # 6. measurement: carrier phase polynomial fitted to the wiped-off burst
+        n_bits_now, _, _ = self._frame_length(soft)
+        track = _modulation_phase_track(biphase_chips((soft[:n_bits_now] > 0).astype(np.int8)) * polarity,
+                                        start, spc, n)
+        beta = self._estimate_beta(u, track)
+        carrier_start = start - spec.A2_CARRIER_DURATION_S * fs
+        end = start + 2 * n_bits_now * spc
+        coeffs, amplitude = self._fit_carrier_phase(y, track, beta, carrier_start, end)
+        f_rel, drift = coeffs[1] / (2 * math.pi), coeffs[0] / math.pi
+        n0 = self._noise_density(y, carrier_start, end)
+
+        # 7. final decisions on the signal with the fitted carrier removed: the reference now
+        #    only has to follow what the polynomial missed, so it can average much longer
+        t = (np.arange(n, dtype=np.float64) - carrier_start) / fs
+        y_fit = y * np.exp(-1j * np.polyval(coeffs, t)).astype(np.complex64)
+        wiped = y_fit * np.exp(-1j * beta * track).astype(np.complex64)
+        soft = self._bit_statistics(_cumulative(y_fit), _cumulative(wiped),
+                                    0.5 * FINAL_REFERENCE_S * fs, start, n_max_bits, polarity)
+
+        n_bits_total, n_blocks, length_info = self._frame_length(soft)
+        hard = (soft > 0).astype(np.int8)
+        sync_errors = int(np.sum(hard[: spec.A2_SYNC_BITS] != SYNC_BITS))
+        if sync_errors > self.max_sync_bit_errors:
+            raise DemodulationRejected(f"sync word has {sync_errors} bit errors")
+        header = spec.A2_SYNC_BITS + spec.A2_LENGTH_FIELD_BITS
+        message = hard[header:n_bits_total].astype(np.uint8)
+        sync_soft = soft[: spec.A2_SYNC_BITS] * (2.0 * SYNC_BITS - 1)
+        sync_metric = float(np.mean(sync_soft) / (np.sqrt(np.mean(soft[:n_bits_total] ** 2)) + 1e-30))
+
+        # a position p in running-sum coordinates is the boundary before sample p, i.e. half a
+        # sample before that sample's time
+        to_stream = lambda idx: window.time_of_first + (idx - 0.5) / fs  # noqa: E731
+        cn0 = 10 * math.log10(max(amplitude**2, 1e-300) / max(n0, 1e-300))
+        track_at_start = track_f0 + track_drift * carrier_start / fs
+        return A2Demodulated(
+            carrier_start_s=to_stream(carrier_start),
+            modulation_start_s=to_stream(start),
+            offset_hz=window.baseband_offset_hz + window.coarse_carrier_hz + track_at_start + f_rel,
+            drift_hz_s=track_drift + drift,
+            amplitude=amplitude,
+            noise_density=n0,
+            cn0_dbhz=cn0,
+            beta_rad=beta,
+            polarity=polarity,
+            sync_bit_errors=sync_errors,
+            n_blocks=n_blocks,
+            message_bits=message,
+            soft_bits=soft[:n_bits_total].astype(np.float32),
+            sync_metric=sync_metric,
+            **length_info,
+        )
+
+    # -- stages ------------------------------------------------------------------------------
+
+    def _resolve_chip_ambiguity(self, y_cum, half_window, start, polarity):
+        """Pick between the correlation peak and its neighbours one chip away.
+
+        Fifteen 1 bits shifted by one chip look like fifteen 0 bits, so the chip correlation has
+        a near-twin peak one chip off with the opposite sign. Scoring each candidate on the 24
+        sync *bits* (biphase statistics) tells them apart: only the right alignment also matches
+        the format-sync bits.
+        """
+        spc = float(SAMPLES_PER_CHIP)
+        signs = (2.0 * SYNC_BITS - 1)
+        n_sync = spec.A2_SYNC_BITS
+        known = n_sync + spec.A2_LENGTH_FIELD_BITS + spec.a2_message_bits(1)
+        best = (-np.inf, start, polarity)
+        for shift in (-spc, 0.0, spc):
+            for pol in ((self.forced_polarity,) if self.forced_polarity else (1, -1)):
+                soft = self._bit_statistics(y_cum, y_cum, half_window, start + shift, known, pol)
+                # the sync bits are known; after them the bits are not, but only the right
+                # alignment has opposite chips in every bit (a one-chip slip pairs chips of
+                # neighbouring bits, which are equal half the time), hence the |soft| term
+                score = float(np.sum(soft[:n_sync] * signs) + np.sum(np.abs(soft[n_sync:])))
+                if score > best[0]:
+                    best = (score, start + shift, pol)
+        return best[1], best[2]
+
+    def _refine_timing(self, y_cum, reference_cum, half_window, start, n_bits, polarity):
+        """Chip timing that maximises the energy of the biphase statistics over the sync, length
+        field and the shortest message, within ±0.75 sample of ``start``."""
+        known = spec.A2_SYNC_BITS + spec.A2_LENGTH_FIELD_BITS + spec.a2_message_bits(1)
+        offsets = np.linspace(-0.75, 0.75, 7)
+        energy = np.empty(len(offsets))
+        for i, off in enumerate(offsets):
+            soft = self._bit_statistics(y_cum, reference_cum, half_window, start + off, known, 1)
+            energy[i] = np.sum(soft * soft)
+        k = int(np.argmax(energy))
+        best = start + offsets[k]
+        if 0 < k < len(offsets) - 1:
+            a, b, c = energy[k - 1], energy[k], energy[k + 1]
+            denom = a - 2 * b + c
+            if denom < 0:
+                best = start + offsets[k] + 0.5 * (a - c) / denom * (offsets[1] - offsets[0])
+        return best, self._bit_statistics(y_cum, reference_cum, half_window, best, n_bits, polarity)
+
+    def _carrier_track(self, y: np.ndarray) -> tuple[float, float]:
+        """Offset (Hz at the window start) and drift (Hz/s) of the carrier line.
+
+        Short-time spectra (40 ms frames, hop 20 ms) give the carrier-line peak within
+        ±``CARRIER_SEARCH_HZ`` in every frame; a power-weighted straight-line fit of those peaks
+        over the frames where the line stands clear of the noise is the track. Biphase-L puts no
+        energy at the carrier, so the line is the residual carrier alone (cos²β of the power).
+        """
+        fs = self.work_rate
+        frame = int(0.04 * fs)
+        hop, nfft = frame // 2, 8 * frame
+        n_frames = (len(y) - frame) // hop + 1
+        idx = np.arange(frame)[None, :] + hop * np.arange(n_frames)[:, None]
+        spectra = np.fft.fft(y[idx] * np.hanning(frame).astype(np.float32), nfft, axis=1)
+        power = np.abs(spectra) ** 2
+        freqs = np.fft.fftfreq(nfft, 1 / fs)
+        search = np.abs(freqs) <= CARRIER_SEARCH_HZ
+        band_power = power[:, search]
+        band_freqs = freqs[search]
+        peak = np.argmax(band_power, axis=1)
+        peak_power = band_power[np.arange(n_frames), peak]
+        floor = np.median(power, axis=1)
+        snr = peak_power / (floor / math.log(2.0))
+        centres = (idx[:, 0] + frame / 2) / fs
+        peak_f = band_freqs[peak]
+        # parabolic refinement of each peak on the zero-padded grid
+        inner = (peak > 0) & (peak < band_power.shape[1] - 1)
+        rows = np.nonzero(inner)[0]
+        a = band_power[rows, peak[rows] - 1]
+        b = band_power[rows, peak[rows]]
+        c = band_power[rows, peak[rows] + 1]
+        denom = a - 2 * b + c
+        delta = np.where(denom < 0, 0.5 * (a - c) / np.where(denom < 0, denom, -1), 0.0)
+        peak_f[rows] += delta * (fs / nfft)
+        use = snr > CARRIER_TRACK_MIN_SNR
+        if np.count_nonzero(use) < 2:
+            best = int(np.argmax(snr))
+            return float(peak_f[best]), 0.0
+        weights = snr[use]
+        coeffs = np.polyfit(centres[use], peak_f[use], 1, w=np.sqrt(weights))
+        # one pass of outlier rejection: frames far off the line are noise peaks
+        resid = np.abs(peak_f - np.polyval(coeffs, centres))
+        keep = use & (resid < 25.0)
+        if np.count_nonzero(keep) >= 2 and np.ptp(centres[keep]) > 0.05:
+            coeffs = np.polyfit(centres[keep], peak_f[keep], 1, w=np.sqrt(snr[keep]))
+        else:
+            coeffs = np.array([0.0, np.median(peak_f[use])])
+        drift = float(np.clip(coeffs[0], -2 * spec.MAX_DRIFT_HZ_S, 2 * spec.MAX_DRIFT_HZ_S))
+        return float(coeffs[1]), drift
+
+    def _carrier_start(self, z: np.ndarray, coarse: float) -> float:
+        """Sample index where the carrier line's power steps up (half-way crossing of the
+        160 ms plateau), searched around the detector's coarse start."""
+        p = np.abs(z) ** 2
+        n = len(p)
+        plateau = float(np.max(p))
+        noise = float(np.median(p[: max(8, int(coarse) - 64)])) if coarse > 200 else float(np.min(p))
+        level = 0.5 * (plateau + noise)
+        above = np.nonzero(p > level)[0]
+        if len(above) == 0:
+            return coarse
+        first = int(above[0])
+        # the centred average spreads the edge over its length: the half-power (of amplitude
+        # squared) crossing of a linear amplitude ramp sits 0.21 of the length after the edge
+        return max(0.0, min(float(n - 1), first - 0.207 * CARRIER_SMOOTHING_S * self.work_rate))
+
+    @staticmethod
+    def _frame_length(soft: np.ndarray):
+        """Length field: hard bits, parity, and the maximum-likelihood N among the 8 codes."""
+        lo = spec.A2_SYNC_BITS
+        field_soft = soft[lo: lo + spec.A2_LENGTH_FIELD_BITS]
+        hard = (field_soft > 0).astype(np.int8)
+        code = int(sum(int(b) << (3 - i) for i, b in enumerate(hard)))
+        scores = (2.0 * LENGTH_CODE_BITS - 1) @ field_soft
+        n_blocks = int(np.argmax(scores)) + 1
+        parity_ok = int(hard.sum()) % 2 == 0
+        corrected = code != spec.A2_LENGTH_CODES[n_blocks - 1]
+        total = spec.A2_SYNC_BITS + spec.A2_LENGTH_FIELD_BITS + spec.a2_message_bits(n_blocks)
+        return total, n_blocks, dict(length_code=code, length_parity_ok=parity_ok,
+                                     length_corrected=corrected)
+
+    @staticmethod
+    def _estimate_beta(u: np.ndarray, track: np.ndarray) -> float:
+        """β from E[Im·m] / E[Re] over the modulated part (Im = A sin β·m, Re = A cos β)."""
+        on = track != 0
+        if not np.any(on):
+            return spec.A2_PHASE_DEVIATION_RAD
+        im = float(np.mean(u.imag[on] * track[on]))
+        re = float(np.mean(u.real[on]))
+        return float(np.clip(math.atan2(im, re), 0.3, 1.5))
+
+    def _fit_carrier_phase(self, y, track, beta, carrier_start, end):
+        """Least-squares quadratic carrier phase (rad, in seconds from ``carrier_start``) over
+        the burst after wiping the modulation off, and the carrier amplitude under it."""
+        fs = self.work_rate
+        n = len(y)
+        a = int(max(0, math.ceil(carrier_start)))
+        b = int(min(n, math.floor(end)))
+        wiped = y * np.exp(-1j * beta * track).astype(np.complex64)
+        guard = int(0.003 * fs)
+        seg = slice(a + guard, b - guard)
+        t = (np.arange(n, dtype=np.float64) - carrier_start) / fs
+        # first fit: 20 ms averages unwrap without cycle slips even near the sensitivity limit
+        smooth = _centred_moving_average(wiped, round(0.020 * fs))
+        coeffs = np.polyfit(t[seg], np.unwrap(np.angle(smooth[seg])), 2)
+        # second fit on what the first left: small residual phase, no unwrapping needed
+        residual = wiped * np.exp(-1j * np.polyval(coeffs, t)).astype(np.complex64)
+        smooth = _centred_moving_average(residual, round(0.004 * fs))
+        coeffs = coeffs + np.polyfit(t[seg], np.angle(smooth[seg]), 2)
+        model_phase = np.polyval(coeffs, t[a:b])
+        amplitude = float(np.abs(np.mean(wiped[a:b] * np.exp(-1j * model_phase))))
+        return coeffs, amplitude
+
+    def _noise_density(self, y, carrier_start, end):
+        """N0 from the noise-only parts of the window (before the carrier, after the burst),
+        measured within ±2 kHz where the resampling filter is flat."""
+        fs = self.work_rate
+        a, b = int(max(0, carrier_start)), int(min(len(y), end))
+        guard = int(0.02 * fs)
+        pieces = [y[: max(0, a - guard)], y[min(len(y), b + guard):]]
+        pieces = [p for p in pieces if len(p) >= 256]
+        if not pieces:
+            return float("nan")
+        total, count = 0.0, 0
+        for p in pieces:
+            f, pxx = signal.welch(p, fs=fs, nperseg=256, return_onesided=False, scaling="density",
+                                  detrend=False)
+            band = np.abs(f) < 2000.0
+            total += float(np.sum(pxx[band])) * len(p)
+            count += int(np.sum(band)) * len(p)
+        return total / count
