@@ -42,7 +42,9 @@ CARRIER_SMOOTHING_S = 0.020
 WIPED_SMOOTHING_S = 0.020
 #: Length of the leave-one-out phase reference in the final pass, after the fitted carrier
 #: polynomial is removed (s).
-FINAL_REFERENCE_S = 0.060
+FINAL_REFERENCE_S = 0.06
+#: Shortest final phase reference (s): two bits either side.
+MIN_REFERENCE_S = 0.005
 #: How far from the detector's coarse estimate the sync search may place the modulation start (s).
 SYNC_SEARCH_HALF_WIDTH_S = 0.045
 #: Largest number of sync-word bit errors accepted (the soft correlation already picked the
@@ -313,13 +315,28 @@ class A2Demodulator:
         f_rel, drift = coeffs[1] / (2 * math.pi), coeffs[0] / math.pi
         n0 = self._noise_density(y, carrier_start, end)
 
-        # 7. final decisions on the signal with the fitted carrier removed: the reference now
-        #    only has to follow what the polynomial missed, so it can average much longer
+        # 7. final decisions on the signal with the fitted carrier removed: the reference only
+        #    has to follow what the polynomial missed. Its length trades phase noise against
+        #    following fast oscillator moves (a real transmitter slews ~30 Hz in its last bits):
+        #    aim for ~0.1 rad of noise, σ² = 1 / (2·C/N0·T). Iterate until the decisions (whose
+        #    wipe-off feeds the reference) stop changing.
         t = (np.arange(n, dtype=np.float64) - carrier_start) / fs
         y_fit = y * np.exp(-1j * np.polyval(coeffs, t)).astype(np.complex64)
-        wiped = y_fit * np.exp(-1j * beta * track).astype(np.complex64)
-        soft = self._bit_statistics(_cumulative(y_fit), _cumulative(wiped),
-                                    0.5 * FINAL_REFERENCE_S * fs, start, n_max_bits, polarity)
+        y_fit_cum = _cumulative(y_fit)
+        cn0_linear = amplitude ** 2 / n0 if n0 > 0 and math.isfinite(n0) else 0.0
+        reference_s = (float(np.clip(50.0 / cn0_linear, MIN_REFERENCE_S, FINAL_REFERENCE_S))
+                       if cn0_linear > 0 else FINAL_REFERENCE_S)
+        previous = None
+        for _ in range(4):
+            wiped = y_fit * np.exp(-1j * beta * track).astype(np.complex64)
+            soft = self._bit_statistics(y_fit_cum, _cumulative(wiped), 0.5 * reference_s * fs,
+                                        start, n_max_bits, polarity)
+            n_bits_now, _, _ = self._frame_length(soft)
+            decisions = (soft[:n_bits_now] > 0).astype(np.int8)
+            if previous is not None and np.array_equal(decisions, previous):
+                break
+            previous = decisions
+            track = _modulation_phase_track(biphase_chips(decisions) * polarity, start, spc, n)
 
         n_bits_total, n_blocks, length_info = self._frame_length(soft)
         hard = (soft > 0).astype(np.int8)

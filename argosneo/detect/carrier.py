@@ -1,0 +1,207 @@
+"""Burst detection from the unmodulated carrier that opens every Argos burst.
+
+Every channel of the channelizer is cut into consecutive frames of ``fft_size`` samples
+(≈ 65 ms, a little under half of the 160 ms carrier, so at least one frame lies wholly inside it);
+each frame's Hann-windowed spectrum (≈ 15 Hz bins) is compared with the channel's noise floor
+(median bin power / ln 2, robust against the few bins a burst occupies) and bins above
+``threshold × floor`` that are local maxima become carrier peaks. Noise bin powers are
+exponentially distributed, so the threshold sets the false-alarm probability per bin:
+``pfa = exp(−threshold)``.
+
+Only bins inside a channel's own half-spacing are examined: with a 2× oversampled channelizer
+each frequency is seen by two channels, and this gives every frequency exactly one owner.
+
+A peak close to a carrier already being followed is the same burst (its drift, its residual
+carrier during the data, its modulation sidebands) and is not reported again; anything else is
+reported once as a :class:`CarrierDetection`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from argosneo import spec
+
+#: Frame length aimed at (s): under half the carrier, so one frame always fits inside it.
+FRAME_DURATION_S = 0.065
+#: Default false-alarm probability per spectral bin (threshold = −ln pfa ≈ 12.3 dB).
+DEFAULT_PFA = 5e-8
+#: Peaks within this distance of a followed carrier are that carrier (drift over one frame,
+#: frequency estimation spread) (Hz).
+SAME_CARRIER_HZ = 120.0
+#: Peaks within this distance of a carrier followed during its burst are its modulation
+#: sidebands (95 % of an A2 burst's power lies within ±1.94 kHz; the sync word's fifteen 1 bits
+#: put lines at ±400 Hz *stronger* than the carrier). A second burst this close would collide
+#: with the first anyway (Hz).
+SIDEBAND_HZ = 3000.0
+#: A followed carrier is kept for the longest burst after it was first seen (s) …
+BURST_LIFETIME_S = spec.a2_burst_duration_s(spec.A2_MAX_BLOCKS) + 0.1
+#: … or while it keeps being seen, plus this hold (s).
+FOLLOW_HOLD_S = 0.3
+
+
+@dataclass(frozen=True)
+class CarrierDetection:
+    """A new carrier: where (relative to the capture centre) and when it was first seen."""
+
+    channel: int
+    offset_hz: float            #: carrier frequency relative to the capture centre
+    frame_start: int            #: channel-output index of the first frame it was seen in
+    frame_length: int
+    power_snr_db: float         #: peak bin power over the noise floor
+
+
+@numba.njit(cache=True)
+def _peaks_kernel(power, floor, threshold, lo_bins, hi_bins, out_ch, out_bin):
+    """Local maxima above ``threshold * floor[ch]`` within each channel's owned bins.
+
+    ``power`` is (channels, bins) in FFT order; owned bins are ``0..hi_bins`` and
+    ``nbins-lo_bins..nbins-1``. Returns the number of peaks written.
+    """
+    n_ch, n_bins = power.shape
+    count = 0
+    for ch in range(n_ch):
+        level = threshold * floor[ch]
+        for j in range(-lo_bins, hi_bins + 1):
+            b = j % n_bins
+            p = power[ch, b]
+            if p <= level:
+                continue
+            if p < power[ch, (b - 1) % n_bins] or p < power[ch, (b + 1) % n_bins]:
+                continue
+            if count < out_ch.shape[0]:
+                out_ch[count] = ch
+                out_bin[count] = j
+                count += 1
+    return count
+
+
+class CarrierDetector:
+    """Streaming carrier detector over a channelizer's output (see the module docstring).
+
+    Parameters
+    ----------
+    channel_offsets_hz : array
+        Centre of every channel relative to the capture centre (FFT order).
+    channel_rate : float
+        Output rate of each channel (S/s).
+    channel_spacing_hz : float
+        Distance between channel centres; each channel owns ±spacing/2.
+    pfa : float
+        False-alarm probability per bin and frame.
+    """
+
+    def __init__(self, channel_offsets_hz, channel_rate: float, channel_spacing_hz: float,
+                 *, pfa: float = DEFAULT_PFA):
+        self.channel_offsets_hz = np.asarray(channel_offsets_hz, dtype=np.float64)
+        self.num_channels = len(self.channel_offsets_hz)
+        self.channel_rate = float(channel_rate)
+        self.spacing = float(channel_spacing_hz)
+        self.fft_size = 1 << max(4, int(round(math.log2(FRAME_DURATION_S * channel_rate))))
+        self.bin_hz = self.channel_rate / self.fft_size
+        self.owned_bins = int(math.floor(0.5 * self.spacing / self.bin_hz))
+        self.window = np.hanning(self.fft_size).astype(np.float32)
+        self.set_pfa(pfa)
+        self._pending = np.zeros((0, self.num_channels), dtype=np.complex64)
+        self._next_frame_start = 0           # channel-output index of the next frame
+        self._followed: list[list[float]] = []   # [offset_hz, last_seen, peak_power, first_seen]
+        self.frames = 0
+        self.detections = 0
+
+    def set_pfa(self, pfa: float) -> None:
+        if not 0.0 < pfa < 1.0:
+            raise ValueError(f"pfa must be in (0, 1), got {pfa}")
+        self.pfa = float(pfa)
+        self.threshold = -math.log(self.pfa)
+
+    @property
+    def threshold_db(self) -> float:
+        return 10 * math.log10(self.threshold)
+
+    def reset(self, next_index: int = 0) -> None:
+        self._pending = np.zeros((0, self.num_channels), dtype=np.complex64)
+        self._next_frame_start = next_index
+        self._followed.clear()
+
+    def process(self, channels: np.ndarray) -> list[CarrierDetection]:
+        """Feed channelizer output rows (n, channels); return carriers first seen in them."""
+        data = channels if len(self._pending) == 0 else np.concatenate([self._pending, channels])
+        n_frames = len(data) // self.fft_size
+        found: list[CarrierDetection] = []
+        if n_frames:
+            used = n_frames * self.fft_size
+            frames = data[:used].reshape(n_frames, self.fft_size, self.num_channels)
+            # (frames, channels, bins)
+            spectra = np.fft.fft(frames * self.window[None, :, None], axis=1)
+            power = (spectra.real ** 2 + spectra.imag ** 2).transpose(0, 2, 1)
+            for f in range(n_frames):
+                found.extend(self._frame(np.ascontiguousarray(power[f]),
+                                         self._next_frame_start + f * self.fft_size))
+            self._next_frame_start += used
+            self.frames += n_frames
+        self._pending = data[n_frames * self.fft_size:].copy()
+        return found
+
+    def _frame(self, power: np.ndarray, frame_start: int) -> list[CarrierDetection]:
+        h = self.owned_bins
+        owned = np.concatenate([power[:, : h + 1], power[:, -h:]], axis=1) if h > 0 else power[:, :1]
+        floor = np.median(owned, axis=1) / math.log(2.0)
+        floor = np.maximum(floor, 1e-30)
+        max_peaks = 4096
+        out_ch = np.empty(max_peaks, dtype=np.int64)
+        out_bin = np.empty(max_peaks, dtype=np.int64)
+        count = _peaks_kernel(power, floor, self.threshold, h, h, out_ch, out_bin)
+        # forget carriers whose burst must be over and that have not been seen for a while
+        rate = self.channel_rate
+        self._followed = [c for c in self._followed
+                          if frame_start - c[1] <= FOLLOW_HOLD_S * rate
+                          or frame_start - c[3] <= BURST_LIFETIME_S * rate]
+        if count == 0:
+            return []
+        n_bins = self.fft_size
+        peaks = []
+        for i in range(count):
+            ch, j = int(out_ch[i]), int(out_bin[i])
+            b = j % n_bins
+            a, p, c = power[ch, (b - 1) % n_bins], power[ch, b], power[ch, (b + 1) % n_bins]
+            denom = a - 2 * p + c
+            delta = 0.5 * (a - c) / denom if denom < 0 else 0.0
+            offset = self.channel_offsets_hz[ch] + (j + delta) * self.bin_hz
+            peaks.append((p, offset, ch, p / floor[ch]))
+        peaks.sort(key=lambda t: -t[0])   # strongest first, so sidebands find their carrier
+        new = []
+        for p, offset, ch, snr in peaks:
+            followed = self._match(offset)
+            if followed is not None:
+                if abs(followed[0] - offset) <= SAME_CARRIER_HZ:
+                    followed[0] = offset
+                    followed[1] = frame_start
+                    followed[2] = max(followed[2], p)
+                continue
+            self._followed.append([offset, frame_start, p, frame_start])
+            new.append(CarrierDetection(ch, float(offset), frame_start, self.fft_size,
+                                        10 * math.log10(snr)))
+        self.detections += len(new)
+        return new
+
+    def _match(self, offset: float):
+        best = None
+        for c in self._followed:
+            distance = abs(c[0] - offset)
+            if distance <= SIDEBAND_HZ:
+                if best is None or distance < abs(best[0] - offset):
+                    best = c
+        return best
+
+
+def default_pfa_threshold_db(pfa: float = DEFAULT_PFA) -> float:
+    """Detection threshold (dB over the mean noise bin power) for a per-bin false-alarm rate."""
+    return 10 * math.log10(-math.log(pfa))
+
+
+__all__ = ["CarrierDetector", "CarrierDetection", "DEFAULT_PFA", "default_pfa_threshold_db",
+           "spec"]

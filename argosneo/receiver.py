@@ -1,0 +1,378 @@
+"""The PTT-A2 receiver chain, assembled in one place:
+
+    samples → PolyphaseChannelizer → channel history ring → CarrierDetector
+            → (per detection, once its whole burst window has arrived) A2Demodulator
+            → A2 deframer → DecodedBurst
+
+Everything is indexed by absolute sample numbers, so the output does not depend on how the input
+is cut into chunks: frames, windows and decisions all fall on the same samples whatever the chunk
+size. A chunk marked ``discontinuity`` (samples lost before it) resets the chain: bursts whose
+window spans the gap are reported as rejected ("cut by a gap in the input"), never stitched.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from argosneo import spec
+from argosneo.channelize.pfb import PolyphaseChannelizer
+from argosneo.channelize.prototype import receiver_passband_fraction
+from argosneo.deframe.a2 import A2Frame, deframe_a2
+from argosneo.demodulate.a2 import A2Demodulator, BurstWindow, DemodulationRejected
+from argosneo.detect.carrier import DEFAULT_PFA, CarrierDetection, CarrierDetector
+from argosneo.errors import ArgosneoError
+from argosneo.io.chunk import SampleChunk, StreamInfo
+
+#: Channel spacing aimed at (Hz): a few A2 bandwidths (±2.5 kHz) so a channel holds a whole
+#: burst; the real spacing is fs/M with M a power of two.
+TARGET_CHANNEL_SPACING_HZ = 8000.0
+#: Channel history kept before a detection (s): the carrier may have started up to a frame
+#: before it was seen, and the demodulator wants noise-only samples ahead of the carrier.
+LOOKBACK_S = 0.30
+#: Samples kept after the longest burst could have ended (s).
+TAIL_S = 0.15
+#: Two decodes within these distances are the same burst seen twice (e.g. from two channels).
+DUPLICATE_TIME_S = 0.005
+DUPLICATE_FREQ_HZ = 100.0
+
+
+def choose_num_channels(sample_rate: float) -> int:
+    """Power-of-two channel count giving a spacing near ``TARGET_CHANNEL_SPACING_HZ``."""
+    m = 2 ** int(round(math.log2(max(sample_rate / TARGET_CHANNEL_SPACING_HZ, 2.0))))
+    return max(2, m)
+
+
+@dataclass
+class DecodedBurst:
+    """One decoded A2 burst with its measurements (see :meth:`to_record`)."""
+
+    sample_start: int
+    sample_start_exact: float
+    time_utc: _dt.datetime | None
+    center_freq: float | None
+    offset_hz: float
+    drift_hz_s: float
+    cn0_dbhz: float
+    level_dbfs: float
+    beta_rad: float
+    polarity: int
+    frame: A2Frame
+    channel: int
+    format: str = "A2"
+
+    @property
+    def frequency_hz(self) -> float | None:
+        return None if self.center_freq is None else self.center_freq + self.offset_hz
+
+    @property
+    def ebn0_db(self) -> float:
+        return self.cn0_dbhz - 10 * math.log10(spec.A2_BIT_RATE)
+
+    def to_record(self) -> dict:
+        """The JSON-lines record of ``argosneo replay`` / ``rx``."""
+        f = self.frame
+        return {
+            "format": self.format,
+            "sample_start": int(self.sample_start),
+            "time_utc": None if self.time_utc is None else _iso(self.time_utc),
+            "frequency_hz": None if self.frequency_hz is None else round(self.frequency_hz, 3),
+            "offset_hz": round(self.offset_hz, 3),
+            "drift_hz_s": round(self.drift_hz_s, 3),
+            "cn0_dbhz": round(self.cn0_dbhz, 2),
+            "ebn0_db": round(self.ebn0_db, 2),
+            "level_dbfs": round(self.level_dbfs, 2),
+            "length_code": f.n_blocks,
+            "length_field": format(f.length_field, "04b"),
+            "message_bits": len(f.message_bits),
+            "message_hex": f.message_hex,
+            "platform_id": f.platform_id_hex,
+            "id_bits": f.id_bits,
+            "data_hex": f.data_hex,
+            "checks": {
+                "sync_bit_errors": f.sync_bit_errors,
+                "length_parity_ok": f.length_parity_ok,
+                "length_corrected": f.length_corrected,
+            },
+            "polarity": self.polarity,
+            "beta_rad": round(self.beta_rad, 3),
+        }
+
+
+@dataclass
+class RejectedBurst:
+    """A detected carrier that did not decode (reported with ``--all-bursts``)."""
+
+    sample_start: int
+    time_utc: _dt.datetime | None
+    center_freq: float | None
+    offset_hz: float
+    reason: str
+    channel: int
+    format: str = "A2"
+
+    def to_record(self) -> dict:
+        return {
+            "format": self.format,
+            "decoded": False,
+            "reason": self.reason,
+            "sample_start": int(self.sample_start),
+            "time_utc": None if self.time_utc is None else _iso(self.time_utc),
+            "frequency_hz": None if self.center_freq is None else round(self.center_freq + self.offset_hz, 1),
+            "offset_hz": round(self.offset_hz, 1),
+        }
+
+
+def _iso(t: _dt.datetime) -> str:
+    return t.astimezone(_dt.timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class _Job:
+    detection: CarrierDetection
+    start: int      # channel-output index of the window's first sample
+    end: int        # one past the last
+
+
+@dataclass
+class ReceiverStats:
+    samples: int = 0
+    chunks: int = 0
+    detections: int = 0
+    decoded: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    discontinuities: int = 0
+    reject_reasons: dict = field(default_factory=dict)
+
+
+class A2Receiver:
+    """Decodes every PTT-A2 burst in a sample stream.
+
+    Parameters
+    ----------
+    info : StreamInfo
+        Sample rate, centre frequency and start time of the stream.
+    id_bits : {20, 28}
+        Platform-ID width used to split the message (the frame does not say).
+    pfa : float
+        Detector false-alarm probability per spectral bin and frame.
+    polarity : {None, 1, -1}
+        Force the bit polarity instead of resolving it from the sync word.
+    keep_rejected : bool
+        Also return :class:`RejectedBurst` items for carriers that did not decode.
+    num_channels : int, optional
+        Channelizer size (default: power of two for ≈ 8 kHz spacing).
+    """
+
+    def __init__(self, info: StreamInfo, *, id_bits: int = spec.A2_DEFAULT_ID_BITS,
+                 pfa: float = DEFAULT_PFA, polarity: int | None = None,
+                 keep_rejected: bool = False, num_channels: int | None = None):
+        if id_bits not in spec.A2_ID_BITS_CHOICES:
+            raise ArgosneoError(f"--id-bits must be 20 or 28, got {id_bits}")
+        if info.sample_rate <= 0:
+            raise ArgosneoError(f"sample rate must be positive, got {info.sample_rate}")
+        self.info = info
+        self.id_bits = id_bits
+        self.keep_rejected = keep_rejected
+        fs = float(info.sample_rate)
+        self.num_channels = num_channels or choose_num_channels(fs)
+        passband = receiver_passband_fraction(fs, self.num_channels) if self.num_channels > 2 else None
+        self.channelizer = PolyphaseChannelizer(self.num_channels, oversample=2,
+                                                passband_hz_fraction=passband)
+        self.channel_rate = self.channelizer.channel_rate(fs)
+        self.channel_offsets_hz = self.channelizer.channel_offsets_hz(fs)
+        self.channel_spacing_hz = fs / self.num_channels
+        self.detector = CarrierDetector(self.channel_offsets_hz, self.channel_rate,
+                                        self.channel_spacing_hz, pfa=pfa)
+        self.demodulator = A2Demodulator(polarity=polarity)
+        rate = self.channel_rate
+        self._lookback = int(math.ceil(LOOKBACK_S * rate))
+        self._after = int(math.ceil((spec.a2_burst_duration_s(spec.A2_MAX_BLOCKS) + TAIL_S) * rate))
+        # rows are written in pieces of ``_piece`` so a finished window is read before any of
+        # its samples can be overwritten
+        self._piece = max(8192, 4 * self.detector.fft_size)
+        capacity = self._lookback + self._after + self._piece + self.detector.fft_size
+        self._ring = np.zeros((capacity, self.num_channels), dtype=np.complex64)
+        self._ring_count = 0           # channel-output samples written since the last reset
+        self._jobs: list[_Job] = []
+        self._recent: list[DecodedBurst] = []
+        self._segment_first_sample = 0       # input index where the current segment starts
+        self._segment_time: _dt.datetime | None = info.start_time
+        self.stats = ReceiverStats()
+
+    # -- configuration ------------------------------------------------------------------------
+
+    def set_pfa(self, pfa: float) -> None:
+        """Change the detection false-alarm rate (takes effect at the next frame)."""
+        self.detector.set_pfa(pfa)
+
+    @property
+    def pfa(self) -> float:
+        return self.detector.pfa
+
+    # -- streaming ----------------------------------------------------------------------------
+
+    def process(self, chunk: SampleChunk) -> list:
+        """Feed one chunk; return the bursts completed by it (in order of window end)."""
+        out: list = []
+        if chunk.discontinuity or (self._ring_count == 0 and self.stats.samples == 0):
+            if self.stats.samples:
+                out.extend(self._cut_pending("cut by a gap in the input"))
+                self.stats.discontinuities += 1
+            self._reset(chunk)
+        x = np.ascontiguousarray(chunk.samples, dtype=np.complex64)
+        self.stats.samples += len(x)
+        self.stats.chunks += 1
+        rows = self.channelizer.process(x)
+        if len(rows):
+            out.extend(self._take_rows(rows))
+        return out
+
+    def flush(self) -> list:
+        """End of stream: decode every pending burst with the samples there are."""
+        out = []
+        for job in sorted(self._jobs, key=lambda j: j.end):
+            job.end = min(job.end, self._ring_count)
+            out.extend(self._run_job(job))
+        self._jobs.clear()
+        return out
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _reset(self, chunk: SampleChunk) -> None:
+        self.channelizer.reset()
+        self.detector.reset(0)
+        self._ring_count = 0
+        self._jobs.clear()
+        self._segment_first_sample = chunk.first_sample
+        if chunk.time_anchor is not None:
+            self._segment_time = chunk.time_anchor
+        elif chunk.info.start_time is not None:
+            self._segment_time = chunk.info.time_of(chunk.first_sample)
+        else:
+            self._segment_time = None
+
+    def _cut_pending(self, reason: str) -> list:
+        out = []
+        for job in self._jobs:
+            out.extend(self._reject(job.detection, reason))
+        self._jobs.clear()
+        return out
+
+    def _take_rows(self, rows: np.ndarray) -> list:
+        out = []
+        capacity = len(self._ring)
+        # write into the ring in pieces that never overrun a pending window
+        pos = 0
+        while pos < len(rows):
+            n = min(len(rows) - pos, self._piece)
+            piece = rows[pos:pos + n]
+            start = self._ring_count % capacity
+            first = min(n, capacity - start)
+            self._ring[start:start + first] = piece[:first]
+            if first < n:
+                self._ring[: n - first] = piece[first:]
+            self._ring_count += n
+            for det in self.detector.process(piece):
+                self.stats.detections += 1
+                job_start = max(0, det.frame_start - self._lookback)
+                job_start = max(job_start, self._ring_count - capacity + 1)
+                self._jobs.append(_Job(det, job_start, det.frame_start + self._after))
+            out.extend(self._run_ready())
+            pos += n
+        return out
+
+    def _run_ready(self) -> list:
+        ready = [j for j in self._jobs if j.end <= self._ring_count]
+        if not ready:
+            return []
+        self._jobs = [j for j in self._jobs if j.end > self._ring_count]
+        out = []
+        for job in sorted(ready, key=lambda j: (j.end, j.detection.offset_hz)):
+            out.extend(self._run_job(job))
+        return out
+
+    def _read_ring(self, channel: int, start: int, end: int) -> np.ndarray:
+        capacity = len(self._ring)
+        start = max(start, self._ring_count - capacity)
+        idx = np.arange(start, end) % capacity
+        return self._ring[idx, channel], start
+
+    def _input_time(self, output_index: float) -> float:
+        """Stream time (s since the segment start) of a channel-output index."""
+        return self.channelizer.input_index_of_output(output_index) / self.info.sample_rate
+
+    def _run_job(self, job: _Job) -> list:
+        det = job.detection
+        samples, start = self._read_ring(det.channel, job.start, job.end)
+        window = BurstWindow(
+            samples=samples,
+            sample_rate=self.channel_rate,
+            time_of_first=self._input_time(start),
+            baseband_offset_hz=float(self.channel_offsets_hz[det.channel]),
+            coarse_carrier_hz=det.offset_hz - float(self.channel_offsets_hz[det.channel]),
+            coarse_start_s=self._input_time(det.frame_start),
+        )
+        try:
+            demod = self.demodulator.demodulate(window)
+        except DemodulationRejected as exc:
+            return self._reject(det, str(exc))
+        frame = deframe_a2(demod, self.id_bits)
+        burst = self._make_burst(demod, frame, det.channel)
+        if self._is_duplicate(burst):
+            self.stats.duplicates += 1
+            return []
+        self.stats.decoded += 1
+        return [burst]
+
+    def _make_burst(self, demod, frame, channel) -> DecodedBurst:
+        fs = self.info.sample_rate
+        exact = self._segment_first_sample + demod.carrier_start_s * fs
+        time_utc = None
+        if self._segment_time is not None:
+            time_utc = self._segment_time + _dt.timedelta(seconds=demod.carrier_start_s)
+        return DecodedBurst(
+            sample_start=int(round(exact)),
+            sample_start_exact=float(exact),
+            time_utc=time_utc,
+            center_freq=self.info.center_freq,
+            offset_hz=demod.offset_hz,
+            drift_hz_s=demod.drift_hz_s,
+            cn0_dbhz=demod.cn0_dbhz,
+            level_dbfs=20 * math.log10(max(demod.amplitude, 1e-12)),
+            beta_rad=demod.beta_rad,
+            polarity=demod.polarity,
+            frame=frame,
+            channel=channel,
+        )
+
+    def _is_duplicate(self, burst: DecodedBurst) -> bool:
+        fs = self.info.sample_rate
+        horizon = burst.sample_start - 5 * fs
+        self._recent = [b for b in self._recent if b.sample_start >= horizon]
+        for other in self._recent:
+            if (abs(other.sample_start_exact - burst.sample_start_exact) <= DUPLICATE_TIME_S * fs
+                    and abs(other.offset_hz - burst.offset_hz) <= DUPLICATE_FREQ_HZ):
+                return True
+        self._recent.append(burst)
+        return False
+
+    def _reject(self, det: CarrierDetection, reason: str) -> list:
+        self.stats.rejected += 1
+        key = reason.split(" has ")[0] if " has " in reason else reason
+        self.stats.reject_reasons[key] = self.stats.reject_reasons.get(key, 0) + 1
+        if not self.keep_rejected:
+            return []
+        t = self._input_time(det.frame_start)
+        return [RejectedBurst(
+            sample_start=int(round(self._segment_first_sample + t * self.info.sample_rate)),
+            time_utc=None if self._segment_time is None else self._segment_time + _dt.timedelta(seconds=t),
+            center_freq=self.info.center_freq,
+            offset_hz=det.offset_hz,
+            reason=reason,
+            channel=det.channel,
+        )]

@@ -1,0 +1,247 @@
+"""End-to-end tests of the A2 receiver chain on emulated and recorded captures."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from argosneo import spec
+from argosneo.io.chunk import SampleChunk, StreamInfo
+from argosneo.io.reader import open_capture
+from argosneo.receiver import A2Receiver, choose_num_channels
+from argosneo.synth.emulator import load_truth, synthesize
+from argosneo.synth.scenario import Platform, Scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "captures" / "demo.sigmf-meta"
+REAL_A2 = ROOT.parent / "shared" / "real-captures" / "a2_packet_32k.wav"
+ARGOSNEO = [sys.executable, "-m", "argosneo.cli"]
+
+
+def decode(samples, info, chunk=65536, **kwargs):
+    rx = A2Receiver(info, **kwargs)
+    out = []
+    for start in range(0, len(samples), chunk):
+        out += rx.process(SampleChunk(samples[start:start + chunk], start, info))
+    out += rx.flush()
+    return out, rx
+
+
+def match(decoded, truths, fs, time_tol_s=1e-3, freq_tol_hz=5.0):
+    """Pair each truth burst with the decoded burst at its time and frequency."""
+    pairs = []
+    for t in truths:
+        hit = [d for d in decoded
+               if abs(d.sample_start_exact - t.start_sample_exact) <= time_tol_s * fs
+               and abs(d.offset_hz - t.offset_hz) <= freq_tol_hz]
+        pairs.append((t, hit[0] if hit else None))
+    return pairs
+
+
+def scenario(platforms, duration=3.0, rate=250e3, seed=3):
+    return Scenario(sample_rate=rate, duration_s=duration, seed=seed, platforms=platforms)
+
+
+def info_of(sc):
+    return StreamInfo(sample_rate=sc.sample_rate, center_freq=sc.center_freq, start_time=sc.start_time)
+
+
+def assert_all_decoded(decoded, truths, fs):
+    for truth, got in match(decoded, truths, fs):
+        assert got is not None, f"burst at {truth.offset_hz} Hz, sample {truth.start_sample} not decoded"
+        assert got.frame.n_blocks == truth.n_blocks
+        assert got.frame.message_hex == truth.message_hex.removeprefix("0x").upper()
+    assert len(decoded) == len(truths), "a burst was reported twice or a false burst decoded"
+
+
+# --- known answers --------------------------------------------------------------------------------
+
+def test_demo_capture_known_answer():
+    _, truths = load_truth(ROOT / "captures" / "demo.truth.json")
+    reader = open_capture(DEMO)
+    out, rx = decode(reader.read(0, len(reader)), reader.info)
+    fs = reader.info.sample_rate
+    assert_all_decoded(out, truths, fs)
+    for truth, got in match(out, truths, fs):
+        assert abs(got.offset_hz - truth.offset_hz) < 0.5
+        assert abs(got.drift_hz_s - truth.drift_hz_s) < 2.0
+        assert abs(got.sample_start_exact - truth.start_sample_exact) < 1e-3 * fs
+        assert abs(got.cn0_dbhz - truth.cn0_dbhz) < 1.5
+        assert got.time_utc is not None and got.frequency_hz == pytest.approx(
+            reader.info.center_freq + got.offset_hz)
+
+
+@pytest.mark.skipif(not REAL_A2.exists(), reason="real recording not available")
+def test_real_a2_recording_decodes_without_flags():
+    reader = open_capture(REAL_A2, center_freq=401.65e6)
+    out, _ = decode(reader.read(0, len(reader)), reader.info, id_bits=20)
+    assert len(out) == 1
+    burst = out[0]
+    assert burst.frame.n_blocks == 1 and burst.frame.length_field == 0
+    assert burst.frame.message_hex == "01D810055AAFF"
+    assert burst.frame.platform_id_hex == "0x01D81" and burst.frame.data_hex == "0055AAFF"
+    assert -520 < burst.offset_hz < -480        # README: carrier ≈ −500 Hz from the tuning
+    assert 120 < burst.drift_hz_s < 220         # README: ≈ +175 Hz/s
+
+
+# --- streaming invariance ---------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def three_bursts():
+    sc = scenario([
+        Platform(platform_id=0x1111111, n_blocks=2, offset_hz=-40e3, drift_hz_s=20, ebn0_db=18, first_tx_s=0.2),
+        Platform(platform_id=0x2222222, n_blocks=8, offset_hz=15e3, drift_hz_s=-60, ebn0_db=20, first_tx_s=0.9),
+        Platform(platform_id=0x3333333, n_blocks=1, offset_hz=77e3, ebn0_db=16, first_tx_s=1.7),
+    ])
+    samples, truths = synthesize(sc)
+    return sc, samples, truths
+
+
+@pytest.mark.parametrize("chunk", [997, 8192, 65536, 1 << 20])
+def test_any_chunk_size_gives_the_same_output(three_bursts, chunk):
+    sc, samples, truths = three_bursts
+    reference, _ = decode(samples, info_of(sc), chunk=50000)
+    out, _ = decode(samples, info_of(sc), chunk=chunk)
+    assert [b.to_record() for b in out] == [b.to_record() for b in reference]
+    assert_all_decoded(out, truths, sc.sample_rate)
+
+
+def test_burst_straddling_chunk_boundaries(three_bursts):
+    sc, samples, truths = three_bursts
+    info = info_of(sc)
+    # cut right at every carrier start, sync start and in the middle of each message
+    cuts = sorted({0, len(samples)} | {int(t.start_sample + k * sc.sample_rate)
+                                       for t in truths for k in (0.0, 0.16, 0.3)})
+    rx = A2Receiver(info)
+    out = []
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        out += rx.process(SampleChunk(samples[a:b], a, info))
+    out += rx.flush()
+    assert_all_decoded(out, truths, sc.sample_rate)
+
+
+# --- placement in frequency -----------------------------------------------------------------
+
+def test_bursts_at_channel_edges_and_drifting_across():
+    fs = 250e3
+    spacing = fs / choose_num_channels(fs)
+    platforms = [
+        Platform(platform_id=0x0A00001 + k, n_blocks=3, offset_hz=(k + 0.5) * spacing,
+                 drift_hz_s=(150.0 if k % 2 else -150.0), ebn0_db=16, first_tx_s=0.2 + 0.5 * k)
+        for k in range(-3, 3)
+    ]
+    sc = scenario(platforms, duration=4.0)
+    samples, truths = synthesize(sc)
+    out, _ = decode(samples, info_of(sc))
+    assert_all_decoded(out, truths, fs)
+
+
+def test_overlapping_bursts_at_different_frequencies():
+    platforms = [Platform(platform_id=0x0B00000 + k, n_blocks=4, offset_hz=-60e3 + 12e3 * k,
+                          ebn0_db=15 + k, drift_hz_s=10 * k, first_tx_s=0.3 + 0.02 * k)
+                 for k in range(10)]
+    sc = scenario(platforms, duration=2.0)
+    samples, truths = synthesize(sc)
+    out, _ = decode(samples, info_of(sc))
+    assert_all_decoded(out, truths, sc.sample_rate)
+
+
+@pytest.mark.parametrize("drift", [-200.0, -80.0, 80.0, 200.0])
+def test_drift_and_doppler_rate(drift):
+    sc = scenario([Platform(platform_id=0x0C0FFEE, n_blocks=8, offset_hz=-5e3, drift_hz_s=drift,
+                            ebn0_db=14, first_tx_s=0.4)], duration=1.8)
+    samples, truths = synthesize(sc)
+    out, _ = decode(samples, info_of(sc))
+    assert_all_decoded(out, truths, sc.sample_rate)
+    assert abs(out[0].drift_hz_s - drift) < 1.0
+
+
+def test_short_per_at_high_ebn0_decodes_everything():
+    """A quick slice of the sensitivity benchmark: at 12 dB the theoretical PER is < 0.1 %."""
+    rng = np.random.default_rng(11)
+    platforms = [Platform(platform_id=int(rng.integers(1 << 28)), n_blocks=int(rng.integers(1, 9)),
+                          offset_hz=float(rng.uniform(-100e3, 100e3)), drift_hz_s=float(rng.uniform(-50, 50)),
+                          ebn0_db=12.0, first_tx_s=0.25 + 1.1 * k)
+                 for k in range(12)]
+    assert spec.a2_theoretical_per(12.0, 8) < 1e-3
+    sc = scenario(platforms, duration=14.0, seed=12)
+    samples, truths = synthesize(sc)
+    out, _ = decode(samples, info_of(sc))
+    assert_all_decoded(out, truths, sc.sample_rate)
+
+
+def test_no_decode_from_pure_noise():
+    sc = Scenario(sample_rate=250e3, duration_s=30.0, seed=5, platforms=[])
+    samples, truths = synthesize(sc)
+    assert truths == []
+    out, rx = decode(samples, info_of(sc), chunk=1 << 18)
+    assert out == []
+
+
+def test_discontinuity_is_never_stitched(three_bursts):
+    sc, samples, truths = three_bursts
+    info = info_of(sc)
+    middle = truths[1]
+    cut = middle.start_sample + int(0.4 * sc.sample_rate)     # inside the second burst's message
+    gap = 5000
+    rx = A2Receiver(info, keep_rejected=True)
+    out = rx.process(SampleChunk(samples[:cut], 0, info))
+    out += rx.process(SampleChunk(samples[cut + gap:], cut + gap, info, discontinuity=True))
+    out += rx.flush()
+    decoded = [b for b in out if hasattr(b, "frame")]
+    assert {b.frame.platform_id for b in decoded} == {truths[0].platform_id, truths[2].platform_id}
+    # time stays right after the gap
+    late = [b for b in decoded if b.frame.platform_id == truths[2].platform_id][0]
+    assert abs(late.sample_start_exact - truths[2].start_sample_exact) < 1e-3 * sc.sample_rate
+    assert any(getattr(b, "reason", "") == "cut by a gap in the input" for b in out)
+
+
+# --- the command ------------------------------------------------------------------------------
+
+def test_replay_command_writes_json_lines(tmp_path):
+    out = tmp_path / "bursts.jsonl"
+    run = subprocess.run(ARGOSNEO + ["replay", str(DEMO), "-o", str(out), "--no-progress"],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    _, truths = load_truth(ROOT / "captures" / "demo.truth.json")
+    assert len(records) == len(truths)
+    for key in ("format", "sample_start", "time_utc", "frequency_hz", "offset_hz", "drift_hz_s",
+                "cn0_dbhz", "length_code", "message_bits", "message_hex", "platform_id"):
+        assert key in records[0]
+    assert {r["message_hex"] for r in records} == {t.message_hex.removeprefix("0x").upper() for t in truths}
+    assert all(r["format"] == "A2" and r["message_bits"] == 20 + 32 * r["length_code"] for r in records)
+    assert "bursts decoded" in run.stderr and "real time" in run.stderr
+
+
+def test_replay_annotate_and_all_bursts(tmp_path):
+    for name in ("demo.sigmf-meta", "demo.sigmf-data"):
+        (tmp_path / name).write_bytes((ROOT / "captures" / name).read_bytes())
+    meta = tmp_path / "demo.sigmf-meta"
+    run = subprocess.run(ARGOSNEO + ["replay", str(meta), "--annotate", "--all-bursts", "--no-progress"],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    records = [json.loads(line) for line in run.stdout.splitlines()]
+    decoded = [r for r in records if r.get("decoded", True)]
+    notes = [a for a in json.loads(meta.read_text())["annotations"] if "argosneo:offset_hz" in a]
+    assert sorted(a["core:sample_start"] for a in notes) == sorted(r["sample_start"] for r in decoded)
+    assert {a["core:label"] for a in notes} == {f"A2 {r['platform_id']}" for r in decoded}
+    # annotating twice does not duplicate
+    subprocess.run(ARGOSNEO + ["replay", str(meta), "--annotate", "--no-progress"], capture_output=True,
+                   cwd=ROOT, check=True)
+    again = [a for a in json.loads(meta.read_text())["annotations"] if "argosneo:offset_hz" in a]
+    assert len(again) == len(notes)
+
+
+def test_replay_bad_input_is_one_clear_line(tmp_path):
+    bad = tmp_path / "x.cf32"
+    bad.write_bytes(b"\0" * 64)
+    run = subprocess.run(ARGOSNEO + ["replay", str(bad)], capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 2
+    assert run.stderr.startswith("argosneo: error:") and "Traceback" not in run.stderr
+    assert "sample rate" in run.stderr or "samp-rate" in run.stderr
