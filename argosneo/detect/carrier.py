@@ -23,9 +23,13 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
+import scipy.fft
 
 from argosneo import spec
 
+#: E[x | x < 4·mean] / mean for exponentially distributed noise bin powers:
+#: (1 − 5e^−4) / (1 − e^−4).
+QUIET_MEAN_FACTOR = (1 - 5 * math.exp(-4.0)) / (1 - math.exp(-4.0))
 #: Frame length aimed at (s): under half the carrier, so one frame always fits inside it.
 FRAME_DURATION_S = 0.065
 #: Default false-alarm probability per spectral bin (threshold = −ln pfa ≈ 12.3 dB).
@@ -59,8 +63,8 @@ class CarrierDetection:
 def _peaks_kernel(power, floor, threshold, lo_bins, hi_bins, out_ch, out_bin):
     """Local maxima above ``threshold * floor[ch]`` within each channel's owned bins.
 
-    ``power`` is (channels, bins) in FFT order; owned bins are ``0..hi_bins`` and
-    ``nbins-lo_bins..nbins-1``. Returns the number of peaks written.
+    ``power`` is (channels, bins) in FFT order, holding only the owned bins ``0..hi_bins`` and
+    ``−lo_bins..−1``. Returns the number of peaks written.
     """
     n_ch, n_bins = power.shape
     count = 0
@@ -71,7 +75,10 @@ def _peaks_kernel(power, floor, threshold, lo_bins, hi_bins, out_ch, out_bin):
             p = power[ch, b]
             if p <= level:
                 continue
-            if p < power[ch, (b - 1) % n_bins] or p < power[ch, (b + 1) % n_bins]:
+            # the owned band's two edges are not neighbours of each other
+            if j > -lo_bins and p < power[ch, (b - 1) % n_bins]:
+                continue
+            if j < hi_bins and p < power[ch, (b + 1) % n_bins]:
                 continue
             if count < out_ch.shape[0]:
                 out_ch[count] = ch
@@ -135,22 +142,28 @@ class CarrierDetector:
         if n_frames:
             used = n_frames * self.fft_size
             frames = data[:used].reshape(n_frames, self.fft_size, self.num_channels)
-            # (frames, channels, bins)
-            spectra = np.fft.fft(frames * self.window[None, :, None], axis=1)
-            power = (spectra.real ** 2 + spectra.imag ** 2).transpose(0, 2, 1)
+            h = self.owned_bins
             for f in range(n_frames):
-                found.extend(self._frame(np.ascontiguousarray(power[f]),
-                                         self._next_frame_start + f * self.fft_size))
+                # (channels, samples) in single precision; only the owned bins are kept
+                spectra = scipy.fft.fft(frames[f].T * self.window, axis=1, workers=1)
+                owned = np.concatenate([spectra[:, : h + 1], spectra[:, spectra.shape[1] - h:]], axis=1)
+                power = owned.real ** 2 + owned.imag ** 2
+                found.extend(self._frame(power, self._next_frame_start + f * self.fft_size))
             self._next_frame_start += used
             self.frames += n_frames
         self._pending = data[n_frames * self.fft_size:].copy()
         return found
 
     def _frame(self, power: np.ndarray, frame_start: int) -> list[CarrierDetection]:
+        """``power`` holds each channel's owned bins: bins ``0..h`` then ``−h..−1``."""
         h = self.owned_bins
-        owned = np.concatenate([power[:, : h + 1], power[:, -h:]], axis=1) if h > 0 else power[:, :1]
-        floor = np.median(owned, axis=1) / math.log(2.0)
-        floor = np.maximum(floor, 1e-30)
+        # noise floor: mean of the bins below 4× the mean (two passes drop the few bins a burst
+        # holds; cheaper than a median and as robust here)
+        mean = power.mean(axis=1, keepdims=True)
+        quiet = power < 4.0 * mean
+        floor = (power * quiet).sum(axis=1) / np.maximum(quiet.sum(axis=1), 1)
+        # the truncated mean of an exponential below 4× its mean is 0.925× the mean
+        floor = np.maximum(floor / QUIET_MEAN_FACTOR, 1e-30)
         max_peaks = 4096
         out_ch = np.empty(max_peaks, dtype=np.int64)
         out_bin = np.empty(max_peaks, dtype=np.int64)
@@ -162,14 +175,15 @@ class CarrierDetector:
                           or frame_start - c[3] <= BURST_LIFETIME_S * rate]
         if count == 0:
             return []
-        n_bins = self.fft_size
+        n_bins = power.shape[1]
         peaks = []
         for i in range(count):
             ch, j = int(out_ch[i]), int(out_bin[i])
             b = j % n_bins
             a, p, c = power[ch, (b - 1) % n_bins], power[ch, b], power[ch, (b + 1) % n_bins]
             denom = a - 2 * p + c
-            delta = 0.5 * (a - c) / denom if denom < 0 else 0.0
+            inner = -h < j < h
+            delta = 0.5 * (a - c) / denom if denom < 0 and inner else 0.0
             offset = self.channel_offsets_hz[ch] + (j + delta) * self.bin_hz
             peaks.append((p, offset, ch, p / floor[ch]))
         peaks.sort(key=lambda t: -t[0])   # strongest first, so sidebands find their carrier
