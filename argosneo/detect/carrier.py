@@ -42,10 +42,12 @@ SAME_CARRIER_HZ = 120.0
 #: put lines at ±400 Hz *stronger* than the carrier). A second burst this close would collide
 #: with the first anyway (Hz).
 SIDEBAND_HZ = 3000.0
-#: A followed carrier is kept for the longest burst after it was first seen (s) …
-BURST_LIFETIME_S = spec.a2_burst_duration_s(spec.A2_MAX_BLOCKS) + 0.1
-#: … or while it keeps being seen, plus this hold (s).
-FOLLOW_HOLD_S = 0.3
+#: A followed carrier is kept through its carrier and sync word (when the strong ±400 Hz lines
+#: appear) even if missed in a frame (s) …
+SYNC_GUARD_S = spec.A2_CARRIER_DURATION_S + spec.A2_SYNC_BITS / spec.A2_BIT_RATE + 0.1
+#: … and afterwards while its residual carrier keeps being seen, plus this hold (s). Holding it
+#: for a whole maximum-length burst instead would hide a short burst's neighbours in frequency.
+FOLLOW_HOLD_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -168,11 +170,11 @@ class CarrierDetector:
         out_ch = np.empty(max_peaks, dtype=np.int64)
         out_bin = np.empty(max_peaks, dtype=np.int64)
         count = _peaks_kernel(power, floor, self.threshold, h, h, out_ch, out_bin)
-        # forget carriers whose burst must be over and that have not been seen for a while
+        # forget carriers past their sync word that have not been seen for a while
         rate = self.channel_rate
         self._followed = [c for c in self._followed
                           if frame_start - c[1] <= FOLLOW_HOLD_S * rate
-                          or frame_start - c[3] <= BURST_LIFETIME_S * rate]
+                          or frame_start - c[3] <= SYNC_GUARD_S * rate]
         if count == 0:
             return []
         n_bins = power.shape[1]
