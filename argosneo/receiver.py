@@ -221,7 +221,8 @@ class A2Receiver:
         out: list = []
         if chunk.discontinuity or (self._ring_count == 0 and self.stats.samples == 0):
             if self.stats.samples:
-                out.extend(self._cut_pending("cut by a gap in the input"))
+                # bursts that ended before the gap still decode; the others are reported cut
+                out.extend(self._finish_pending("cut by a gap in the input"))
                 self.stats.discontinuities += 1
             self._reset(chunk)
         x = np.ascontiguousarray(chunk.samples, dtype=np.complex64)
@@ -233,11 +234,14 @@ class A2Receiver:
         return out
 
     def flush(self) -> list:
-        """End of stream: decode every pending burst with the samples there are."""
+        """End of stream: decode every pending burst that the samples there are hold whole."""
+        return self._finish_pending("cut by the end of the input")
+
+    def _finish_pending(self, cut_reason: str) -> list:
         out = []
-        for job in sorted(self._jobs, key=lambda j: j.end):
+        for job in sorted(self._jobs, key=lambda j: (j.end, j.detection.offset_hz)):
             job.end = min(job.end, self._ring_count)
-            out.extend(self._run_job(job))
+            out.extend(self._run_job(job, cut_reason))
         self._jobs.clear()
         return out
 
@@ -255,13 +259,6 @@ class A2Receiver:
             self._segment_time = chunk.info.time_of(chunk.first_sample)
         else:
             self._segment_time = None
-
-    def _cut_pending(self, reason: str) -> list:
-        out = []
-        for job in self._jobs:
-            out.extend(self._reject(job.detection, reason))
-        self._jobs.clear()
-        return out
 
     def _take_rows(self, rows: np.ndarray) -> list:
         out = []
@@ -306,9 +303,11 @@ class A2Receiver:
         """Stream time (s since the segment start) of a channel-output index."""
         return self.channelizer.input_index_of_output(output_index) / self.info.sample_rate
 
-    def _run_job(self, job: _Job) -> list:
+    def _run_job(self, job: _Job, cut_reason: str = "cut by the end of the window") -> list:
         det = job.detection
         samples, start = self._read_ring(det.channel, job.start, job.end)
+        if len(samples) == 0:
+            return self._reject(det, cut_reason)
         window = BurstWindow(
             samples=samples,
             sample_rate=self.channel_rate,
@@ -321,6 +320,10 @@ class A2Receiver:
             demod = self.demodulator.demodulate(window)
         except DemodulationRejected as exc:
             return self._reject(det, str(exc))
+        # a burst whose last bit lies beyond the samples received would have made-up bits
+        window_end_s = window.time_of_first + len(samples) / self.channel_rate
+        if demod.end_s > window_end_s + 0.25 / spec.A2_BIT_RATE:
+            return self._reject(det, cut_reason)
         frame = deframe_a2(demod, self.id_bits)
         burst = self._make_burst(demod, frame, det.channel)
         if self._is_duplicate(burst):

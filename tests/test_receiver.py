@@ -245,3 +245,26 @@ def test_replay_bad_input_is_one_clear_line(tmp_path):
     assert run.returncode == 2
     assert run.stderr.startswith("argosneo: error:") and "Traceback" not in run.stderr
     assert "sample rate" in run.stderr or "samp-rate" in run.stderr
+
+
+def test_truncated_burst_is_rejected_not_invented(three_bursts):
+    sc, samples, truths = three_bursts
+    info = info_of(sc)
+    last = truths[2]
+    stop = last.end_sample - int(0.02 * sc.sample_rate)    # eight bits short of the end
+    out, _ = decode(samples[:stop], info, keep_rejected=True)
+    decoded = [b for b in out if hasattr(b, "frame")]
+    assert last.platform_id not in {b.frame.platform_id for b in decoded}
+    assert any(getattr(b, "reason", "") == "cut by the end of the input" for b in out)
+
+
+def test_burst_ended_before_a_gap_still_decodes(three_bursts):
+    sc, samples, truths = three_bursts
+    info = info_of(sc)
+    first = truths[0]
+    cut = first.end_sample + int(0.05 * sc.sample_rate)      # gap soon after the first burst ends
+    rx = A2Receiver(info)
+    out = rx.process(SampleChunk(samples[:cut], 0, info))
+    out += rx.process(SampleChunk(samples[cut + 1000:], cut + 1000, info, discontinuity=True))
+    out += rx.flush()
+    assert first.platform_id in {b.frame.platform_id for b in out}

@@ -114,6 +114,12 @@ class A2Demodulated:
     soft_bits: np.ndarray = field(repr=False)   #: soft values of every bit after the carrier
     sync_metric: float = 0.0        #: normalised sync correlation (1 = noiseless)
 
+    @property
+    def end_s(self) -> float:
+        """Stream time just after the burst's last chip."""
+        bits = spec.A2_SYNC_BITS + spec.A2_LENGTH_FIELD_BITS + len(self.message_bits)
+        return self.modulation_start_s + bits / spec.A2_BIT_RATE
+
 
 class DemodulationRejected(Exception):
     """The window does not hold a decodable A2 burst; ``str()`` says why."""
