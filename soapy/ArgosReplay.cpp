@@ -23,6 +23,10 @@
 //                      tuner would (a signal at RF F appears at F - tuned frequency).
 //   realtime=1|0       1 (default): samples become available paced by the host clock;
 //                      0: as fast as the consumer reads.
+//   speed=X            realtime=1 pace in multiples of real time (default 1): samples, their
+//                      hardware time and the FIFO run X times faster than the host clock, so a
+//                      consumer that cannot keep up at X times real time overflows as it would
+//                      on a device X times faster.
 //   loop=0|1           0 (default): at the end of the file the last read carries
 //                      SOAPY_SDR_END_BURST, later reads time out. 1: wrap around (sample
 //                      indices and hardware time keep increasing).
@@ -349,6 +353,8 @@ public:
         _bufferLen = (long long)std::llround(0.5 * _spec.rate);
         if (args.count("buffer")) _bufferLen = parseInt(args.at("buffer"), "buffer");
         if (_bufferLen < 1) throw std::runtime_error("argosreplay: buffer must be >= 1 sample");
+        if (args.count("speed")) _speed = parseDouble(args.at("speed"), "speed");
+        if (not (_speed > 0.0 and std::isfinite(_speed))) throw std::runtime_error("argosreplay: speed must be > 0");
 
         _fp = std::fopen(_spec.path.c_str(), "rb");
         if (_fp == nullptr) throw std::runtime_error("argosreplay: cannot open " + _spec.path);
@@ -378,7 +384,7 @@ public:
                 _pos = st.position;
                 if (_realtime)
                 {
-                    _pos += (long long)std::floor((hostNowNs() - st.stoppedHostNs) * 1e-9 * _spec.rate);
+                    _pos += (long long)std::floor((hostNowNs() - st.stoppedHostNs) * 1e-9 * _spec.rate * _speed);
                     if (not _loop) _pos = std::min(_pos, _total);
                 }
                 _epochNs = st.epochNs;
@@ -523,14 +529,16 @@ public:
             long long avail = available();
             if (avail > _bufferLen)
             {
-                // the consumer fell behind further than the device FIFO holds: drop the excess
-                skip(avail - _bufferLen);
+                // the consumer fell behind further than the device FIFO holds: drop down to half
+                // a FIFO, so the next read delivers data even at a fast pace (dropping only the
+                // excess would leave the FIFO full and overflow again on every call)
+                skip(avail - _bufferLen / 2);
                 return SOAPY_SDR_OVERFLOW;
             }
             const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(std::max(0L, timeoutUs));
             if (avail < n)
             {
-                const auto due = _paceHost + std::chrono::nanoseconds((long long)std::ceil((_pos + n - _pacePos) / _spec.rate * 1e9));
+                const auto due = _paceHost + std::chrono::nanoseconds((long long)std::ceil((_pos + n - _pacePos) / (_spec.rate * _speed) * 1e9));
                 std::this_thread::sleep_until(std::min(due, deadline));
                 avail = available();
             }
@@ -706,7 +714,7 @@ public:
         if (_active and _realtime)
         {
             const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - _paceHost).count();
-            return _epochNs + (long long)std::llround((_pacePos / _spec.rate + elapsed) * 1e9);
+            return _epochNs + (long long)std::llround((_pacePos / _spec.rate + elapsed * _speed) * 1e9);
         }
         return sampleTimeNs(_pos);
     }
@@ -742,7 +750,7 @@ private:
     long long available() const
     {
         const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - _paceHost).count();
-        return _pacePos + (long long)std::floor(elapsed * _spec.rate) - _pos;
+        return _pacePos + (long long)std::floor(elapsed * _spec.rate * _speed) - _pos;
     }
 
     // Advance the stream position without delivering; events inside the gap are clamped so a
@@ -866,6 +874,7 @@ private:
     bool _disconnectDone = true;
     long long _reopenFail = 0;
     long long _bufferLen = 0;
+    double _speed = 1.0;   // realtime pace relative to the sample rate
 
     FILE *_fp = nullptr;
     long long _total = 0;
