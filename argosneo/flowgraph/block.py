@@ -40,6 +40,11 @@ class Block(abc.ABC):
     def process(self, item, port: str = "in") -> list[tuple[str, Any]]:
         """Consume one item arriving on ``port``; return ``(output port, item)`` pairs."""
 
+    #: What each port carries, ``"samples"`` (SampleChunk) or ``"events"`` (lists of records);
+    #: connections between ports of different kinds are refused before running. Ports not
+    #: listed are not checked.
+    port_kinds: ClassVar[dict[str, str]] = {}
+
     def flush(self) -> list[tuple[str, Any]]:
         """End of stream: emit whatever is still held (bursts in progress are decoded)."""
         return []

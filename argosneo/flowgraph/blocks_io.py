@@ -1,0 +1,324 @@
+"""Source and sink blocks: capture files, SoapySDR devices, JSON-lines events, SigMF recordings."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import enum
+import json
+import math
+import threading
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from argosneo.errors import ArgosneoError, FlowgraphError
+from argosneo.flowgraph.block import Block, Param, SourceBlock
+from argosneo.flowgraph.registry import register_block
+from argosneo.io.chunk import SampleChunk, StreamInfo
+
+_MAX_CHUNK = 1 << 24
+
+
+@register_block
+class FileSource(SourceBlock):
+    """Stream a capture file (SigMF, raw IQ, IQ WAV) as sample chunks.
+
+    With ``realtime`` the chunks are paced at the sample rate, as a receiver would deliver
+    them (for rehearsing live operation from a recording).
+    """
+
+    kind = "file_source"
+    port_kinds = {"out": "samples"}
+    outputs = ("out",)
+    params = (
+        Param("path", str, required=True, doc="capture file (x.sigmf-meta, x.cu8, x.wav, ...)"),
+        Param("samp_rate", float, None, "sample rate, S/s (raw files; overrides metadata)", minimum=1.0),
+        Param("center_freq", float, None, "centre frequency, Hz (overrides metadata)"),
+        Param("datatype", str, None, "sample format for raw files (cf32_le, ci16_le, ci8, cu8, ...)"),
+        Param("start_time", str, None, "UTC time of sample 0, ISO 8601 (overrides metadata)"),
+        Param("chunk_size", int, 65536, "samples per chunk", minimum=1, maximum=_MAX_CHUNK),
+        Param("realtime", bool, False, "pace chunks at the sample rate"),
+        Param("start_sample", int, 0, "first capture sample to read", minimum=0),
+        Param("stop_sample", int, None, "stop before this capture sample (default: the end)", minimum=1),
+    )
+
+    def __init__(self, path, samp_rate=None, center_freq=None, datatype=None, start_time=None,
+                 chunk_size=65536, realtime=False, start_sample=0, stop_sample=None):
+        self.path = path
+        self._open_kw = dict(samp_rate=samp_rate, center_freq=center_freq, datatype=datatype,
+                             start_time=start_time)
+        self.chunk_size = int(chunk_size)
+        self.realtime = bool(realtime)
+        self.start_sample = int(start_sample)
+        self.stop_sample = stop_sample
+        self._reader = None
+        self._stop = threading.Event()
+        self.samples_read = 0
+
+    @classmethod
+    def output_rates(cls, params, input_rates):
+        rate = params.get("_actual_rate") or params.get("samp_rate")
+        if rate is None and params.get("path") is not None:
+            from argosneo.io.reader import open_capture
+
+            kw = {k: params.get(k) for k in ("center_freq", "datatype", "start_time")}
+            with open_capture(params["path"], samp_rate=None, **kw) as r:
+                rate = r.info.sample_rate
+        return {"out": rate}
+
+    def open(self) -> StreamInfo:
+        from argosneo.io.reader import open_capture
+
+        self._reader = open_capture(self.path, **self._open_kw)
+        total = self._reader.total_samples
+        if self.start_sample >= max(total, 1):
+            raise FlowgraphError(f"file_source: start_sample {self.start_sample} is beyond the end of "
+                                 f"{self.path} ({total} samples)")
+        stop = total if self.stop_sample is None else min(self.stop_sample, total)
+        self._stop_at = stop
+        info = self._reader.info
+        # The stream starts at start_sample: sample 0 of the stream is that capture sample.
+        start_time = info.time_of(self.start_sample) if self.start_sample else info.start_time
+        self.info = dataclasses.replace(info, start_time=start_time,
+                                        total_samples=max(0, stop - self.start_sample))
+        return self.info
+
+    def chunks(self):
+        t0 = time.monotonic()
+        rate = self.info.sample_rate
+        for c in self._reader.chunks(self.chunk_size, start=self.start_sample, stop=self._stop_at):
+            if self._stop.is_set():
+                return
+            first = c.first_sample - self.start_sample
+            if self.realtime:
+                due = t0 + (first + len(c.samples)) / rate
+                while not self._stop.is_set() and (wait := due - time.monotonic()) > 0:
+                    self._stop.wait(min(wait, 0.1))
+            self.samples_read += len(c.samples)
+            yield SampleChunk(c.samples, first, self.info)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+    def state(self) -> dict:
+        return {"samples_read": self.samples_read}
+
+
+@register_block
+class SoapySourceBlock(SourceBlock):
+    """Receive from a SoapySDR device (live: chunks that arrive while the graph is behind are
+    dropped, counted and reported). ``center_freq`` and ``gain`` can be changed while running;
+    the device applies them at its next chunk, which is marked as a discontinuity."""
+
+    kind = "soapy_source"
+    port_kinds = {"out": "samples"}
+    live = True
+    outputs = ("out",)
+    params = (
+        Param("device", str, required=True, doc="SoapySDR device arguments, e.g. 'driver=rtlsdr'"),
+        Param("samp_rate", float, required=True, doc="sample rate, S/s", minimum=1.0),
+        Param("center_freq", float, required=True, doc="centre frequency, Hz", minimum=1.0,
+              reconfigurable=True),
+        Param("gain", float, None, "overall gain, dB (default: automatic)", reconfigurable=True),
+        Param("antenna", str, None, "antenna port"),
+        Param("ppm", float, 0.0, "oscillator correction, ppm", minimum=-1000.0, maximum=1000.0),
+        Param("bandwidth", float, None, "analog filter bandwidth, Hz", minimum=1.0),
+        Param("chunk_size", int, 65536, "samples per chunk", minimum=1, maximum=_MAX_CHUNK),
+    )
+
+    def __init__(self, device, samp_rate, center_freq, gain=None, antenna=None, ppm=0.0, bandwidth=None,
+                 chunk_size=65536):
+        self._kw = dict(device_args=device, sample_rate=samp_rate, center_freq=center_freq, gain=gain,
+                        antenna=antenna, ppm=ppm, bandwidth=bandwidth, buffer_samples=chunk_size)
+        self._src = None
+        self.events: list[tuple[str, dict]] = []
+
+    @classmethod
+    def output_rates(cls, params, input_rates):
+        return {"out": params.get("_actual_rate") or params.get("samp_rate")}
+
+    def open(self) -> StreamInfo:
+        from argosneo.io.soapy_source import SoapySource
+
+        self._src = SoapySource(on_event=lambda kind, detail: self.events.append((kind, detail)), **self._kw)
+        self.info = self._src.info
+        return self.info
+
+    def chunks(self):
+        yield from self._src
+
+    def stop(self) -> None:
+        if self._src is not None:
+            self._src.stop()
+
+    def reconfigure(self, **changes) -> None:
+        if self._src is None:
+            raise FlowgraphError("soapy_source: the device is not open")
+        if "center_freq" in changes:
+            self._src.retune(changes["center_freq"])
+        if "gain" in changes:
+            self._src.set_gain(changes["gain"])
+
+    def dropped_samples(self) -> int:
+        """Samples the device reports lost (overflows), for the run's drop count."""
+        return 0 if self._src is None else int(self._src.stats.dropped_estimate)
+
+    def close(self) -> None:
+        if self._src is not None:
+            self._src.close()
+
+    def state(self) -> dict:
+        if self._src is None:
+            return {}
+        st = self._src.stats
+        return {"samples": st.samples, "overflows": st.overflows, "dropped_samples": st.dropped_estimate,
+                "reopens": st.reopens, "center_freq": self._src.info.center_freq}
+
+
+def to_jsonable(obj: Any):
+    """Plain JSON data from events: dataclasses, objects with ``to_dict``, numpy, datetimes."""
+    if obj is None or isinstance(obj, (bool, int, str)):
+        return obj
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return to_jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        return to_jsonable(obj.item())
+    if isinstance(obj, (_dt.datetime, _dt.date)):
+        return obj.isoformat().replace("+00:00", "Z")
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    if hasattr(obj, "to_record"):
+        return to_jsonable(obj.to_record())
+    if hasattr(obj, "to_dict"):
+        return to_jsonable(obj.to_dict())
+    if dataclasses.is_dataclass(obj):
+        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)
+                if f.repr}
+    return str(obj)
+
+
+@register_block
+class JsonlSink(Block):
+    """Write every event it receives as one JSON object per line (lists: one line per element)."""
+
+    kind = "jsonl_sink"
+    port_kinds = {"in": "events"}
+    outputs = ()
+    output_path_params: ClassVar[tuple[str, ...]] = ("path",)
+    params = (
+        Param("path", str, required=True, doc="output .jsonl file (relative: in the run's output directory)"),
+        Param("append", bool, False, "append to an existing file instead of replacing it"),
+    )
+
+    def __init__(self, path, append=False):
+        try:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self._fp = open(path, "a" if append else "w", encoding="utf-8")
+        except OSError as exc:
+            raise FlowgraphError(f"jsonl_sink: cannot open {path}: {exc.strerror or exc}") from None
+        self.path = path
+        self.records = 0
+
+    @classmethod
+    def output_rates(cls, params, input_rates):
+        return {}
+
+    def process(self, item, port="in"):
+        if isinstance(item, SampleChunk):
+            raise FlowgraphError("jsonl_sink: takes events, not sample chunks (connect a detector/decoder)")
+        for rec in item if isinstance(item, (list, tuple)) else [item]:
+            self._fp.write(json.dumps(to_jsonable(rec)) + "\n")
+            self.records += 1
+        # Readers follow the file while the receiver runs: hand whole lines to the OS now.
+        self._fp.flush()
+        return []
+
+    def close(self) -> None:
+        if not self._fp.closed:
+            self._fp.close()
+
+    def state(self) -> dict:
+        return {"records": self.records}
+
+
+@register_block
+class SigMFRecordSink(Block):
+    """Record the sample stream as a SigMF recording (``path.sigmf-data`` + ``path.sigmf-meta``).
+
+    The rate, centre frequency and start time come from the stream; lost samples (a
+    discontinuity) and tuning changes are written as annotations.
+    """
+
+    kind = "sigmf_record_sink"
+    port_kinds = {"in": "samples"}
+    outputs = ()
+    output_path_params: ClassVar[tuple[str, ...]] = ("path",)
+    params = (
+        Param("path", str, required=True, doc="recording base name (relative: in the run's output directory)"),
+        Param("datatype", str, "cf32_le", "sample format on disk", choices=("cf32_le", "ci16_le", "ci8", "cu8")),
+        Param("description", str, "", "core:description"),
+    )
+
+    def __init__(self, path, datatype="cf32_le", description=""):
+        self.path, self.datatype, self.description = path, datatype, description
+        self._w = None
+        self._next = None
+        self._center = None
+
+    @classmethod
+    def output_rates(cls, params, input_rates):
+        return {}
+
+    def process(self, item, port="in"):
+        from argosneo.io.writer import SigMFWriter
+
+        if not isinstance(item, SampleChunk):
+            raise FlowgraphError("sigmf_record_sink: takes sample chunks")
+        info = item.info
+        if self._w is None:
+            start = item.time_anchor or info.time_of(item.first_sample)
+            try:
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise FlowgraphError(f"sigmf_record_sink: cannot create {Path(self.path).parent}: "
+                                     f"{exc.strerror or exc}") from None
+            self._w = SigMFWriter(self.path, sample_rate=info.sample_rate, center_freq=info.center_freq,
+                                  datatype=self.datatype, start_time=start, description=self.description,
+                                  extra_global={"first_stream_sample": int(item.first_sample)})
+            self._center = info.center_freq
+        else:
+            at = self._w.samples_written
+            if item.first_sample != self._next:
+                lost = item.first_sample - self._next
+                self._w.add_annotation(at, 0, label="discontinuity",
+                                       comment=f"{lost} stream samples missing before stream sample {item.first_sample}")
+            elif item.discontinuity:
+                self._w.add_annotation(at, 0, label="discontinuity", comment="samples were lost here")
+            if info.center_freq != self._center:
+                self._w.add_annotation(at, 0, label="retune",
+                                       comment=f"centre frequency {self._center} -> {info.center_freq} Hz")
+                self._center = info.center_freq
+        self._w.write(item.samples)
+        self._next = item.end_sample
+        return []
+
+    def close(self) -> None:
+        if self._w is not None:
+            self._w.close()
+
+    def state(self) -> dict:
+        return {"samples_written": 0 if self._w is None else self._w.samples_written}
