@@ -54,7 +54,7 @@ def _stats(v) -> dict:
     if v.size == 0:
         return {"n": 0}
     return {"n": int(v.size), "mean": float(v.mean()), "std": float(v.std()),
-            "rms": float(np.sqrt(np.mean(v ** 2))), "p95_abs": float(np.percentile(np.abs(v), 95)),
+            "rms": float(np.sqrt(np.mean(v ** 2))), "median": float(np.median(v)), "p95_abs": float(np.percentile(np.abs(v), 95)),
             "max_abs": float(np.max(np.abs(v)))}
 
 
@@ -114,6 +114,8 @@ def plot(result: dict, path: Path) -> None:
     ax = axs[2]
     ax.errorbar(x, [p["cn0_error_db"]["mean"] for p in pts], yerr=[p["cn0_error_db"]["std"] for p in pts],
                 fmt="o-", capsize=3, label="C/N0 error mean ± std")
+    ax.plot(x, [p["cn0_error_db"].get("median", np.nan) for p in pts], "s--", label="median")
+    ax.plot(x, [p["cn0_error_db"]["p95_abs"] for p in pts], "^:", label="95th percentile of |error|")
     ax.axhline(0, color="k", lw=0.6)
     ax.set_xlabel("Eb/N0 (dB)")
     ax.set_ylabel("dB")

@@ -72,7 +72,9 @@ def plot(result: dict, outcomes, path: Path) -> None:
         ax.hist(e_bad, bins=bins, color="tab:red", label="not decoded correctly")
     ax.set_xlabel("Eb/N0 (dB)")
     ax.set_ylabel("bursts")
-    ax.set_title(f"decoded {100 * result['decoded_fraction']:.2f} %, false decodes {result['false_decodes']}")
+    ax.set_title(f"decoded correctly {100 * result['decoded_fraction']:.2f} %\nfalse decodes: "
+                 f"{result['false_decodes']} matching nothing, "
+                 f"{result['false_decodes_total'] - result['false_decodes']} with wrong bits", fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -109,6 +111,7 @@ def main(argv=None) -> int:
         records = bl.read_records(run.stdout_path)
     m = bl.match(records, truths, sc.sample_rate)
     s = m.summary()
+    neighbours, nb = bl.neighbour_breakdown(m.outcomes)
     n = s["bursts"]
     wrong = s["wrong_bits"] + s["wrong_length"]
     theory_ok = float(np.mean([1 - spec.a2_theoretical_per(t.ebn0_db, t.n_blocks) for t in truths])) if truths else math.nan
@@ -133,8 +136,9 @@ def main(argv=None) -> int:
         "failures": [{"time_s": round(o.truth.start_time_s, 3), "offset_hz": round(o.truth.offset_hz, 1),
                       "ebn0_db": round(o.truth.ebn0_db, 2), "n_blocks": o.truth.n_blocks,
                       "drift_hz_s": round(o.truth.drift_hz_s, 1), "outcome": o.outcome, "reason": o.reason,
-                      "bit_errors": o.bit_errors}
-                     for o in m.outcomes if o.outcome != "ok"],
+                      "bit_errors": o.bit_errors, "close_neighbours": n}
+                     for o, n in zip(m.outcomes, nb) if o.outcome != "ok"],
+        "failures_by_neighbour": neighbours,
         "false_decode_records": [{k: r.get(k) for k in ("sample_start", "offset_hz", "cn0_dbhz", "length_code",
                                                         "platform_id")} for r in m.false_decodes[:50]],
     }
@@ -143,6 +147,7 @@ def main(argv=None) -> int:
           f"wrong {wrong}, false {s['false_decodes']}, duplicates {s['duplicates']}; replay "
           f"{run.wall_s:.1f} s ({result['replay']['realtime_factor']:.0f}x real time), "
           f"peak RSS {run.max_rss_mb:.0f} MB", flush=True)
+    print(f"failures by close neighbour: {neighbours}", flush=True)
     a.out.mkdir(parents=True, exist_ok=True)
     bl.write_json(a.out / "crowd.json", result)
     plot(result, m.outcomes, a.out / "crowd.png")

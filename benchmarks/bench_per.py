@@ -121,12 +121,14 @@ def plot(result: dict, path: Path) -> None:
         y = np.array([p["per"] for p in pts])
         lo = np.array([p["per_ci95"][0] for p in pts])
         hi = np.array([p["per_ci95"][1] for p in pts])
-        floor = 0.5 / max(p["bursts"] for p in pts)
-        yp = np.maximum(y, floor)
         loss = run["summary"]["implementation_loss_db"]
         lab = f"receiver, drift ±{run['drift_hz_s']:g} Hz/s" + (f" (loss {loss:.2f} dB)" if loss is not None else "")
-        ax.errorbar(x, yp, yerr=[np.maximum(yp - np.maximum(lo, floor * 0.5), 0), np.maximum(hi - yp, 0)],
-                    fmt=mk, ms=5, capsize=2, label=lab)
+        nz = y > 0
+        line = ax.errorbar(x[nz], y[nz], yerr=[y[nz] - lo[nz], hi[nz] - y[nz]], fmt=mk, ms=5, capsize=2, label=lab)
+        if (~nz).any():
+            # no error seen: only the 95 % upper bound is known
+            ax.plot(x[~nz], hi[~nz], "v", color=line[0].get_color(), ms=6, mfc="none",
+                    label=f"0 errors: 95 % upper bound (±{run['drift_hz_s']:g} Hz/s)")
         b = np.array([p["ber"] for p in pts])
         bx.semilogy(x, np.where(b > 0, b, np.nan), mk, ms=5, label=f"drift ±{run['drift_hz_s']:g} Hz/s")
     ax.axhline(LOSS_LEVEL, color="0.7", lw=0.8, ls="--")

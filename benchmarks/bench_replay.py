@@ -30,7 +30,6 @@ Writes ``replay.json`` and ``replay.png``.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import shutil
 import sys
@@ -122,7 +121,10 @@ def measure(path: Path, fs: float, work: Path, truths=None, label: str = "") -> 
         n_samp = path.stat().st_size // 2
         inside = [t for t in truths if t.end_sample <= n_samp]
         m = bl.match(decoded, inside, fs)
-        out.update(truth_bursts=len(inside), ok=m.count("ok"), false_decodes=len(m.false_decodes))
+        neighbours, _ = bl.neighbour_breakdown(m.outcomes)
+        out.update(truth_bursts=len(inside), ok=m.count("ok"), false_decodes=len(m.false_decodes),
+                   wrong_bits=m.count("wrong_bits"), wrong_length=m.count("wrong_length"),
+                   not_decoded=m.count("missed") + m.count("rejected"), failures_by_neighbour=neighbours)
     print(f"{label:>14s}  {path.name:>22s}  {duration:7.1f} s  wall {run.wall_s:7.1f} s "
           f"({out['realtime_factor']:6.1f}x, CPU {out['realtime_factor_cpu']:6.1f}x)  "
           f"RSS {run.max_rss_mb:6.0f} MB  decoded {len(decoded)}"
@@ -144,38 +146,59 @@ def baseline_rss(work: Path) -> dict:
 
 def plot(result: dict, path: Path) -> None:
     plt = bl.pyplot()
-    fig, axs = plt.subplots(1, 2, figsize=(12, 4.2))
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+    fig, axs = plt.subplots(1, 3, figsize=(15, 4.2))
     ln = result["length"]
     x = [r["capture_s"] for r in ln]
+
+    def lengths_axis(ax):
+        ax.set_xscale("log")
+        ax.set_xticks(x)
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel("capture length (s), 2.4 MS/s cu8")
+
     ax = axs[0]
     ax.plot(x, [r["realtime_factor"] for r in ln], "o-", label="2.4 MS/s, wall clock")
     ax.plot(x, [r["realtime_factor_cpu"] for r in ln], "s--", label="2.4 MS/s, CPU time")
     for r in result["rate"]:
-        ax.plot([r["capture_s"]], [r["realtime_factor"]], "^", ms=8, label="250 kS/s, wall clock")
+        ax.axhline(r["realtime_factor"], color="tab:green", lw=1,
+                   label=f"250 kS/s, {r['capture_s']:g} s capture: {r['realtime_factor']:.0f}x")
     ax.axhline(TARGET_RTF, color="r", lw=0.8, ls=":", label="target 20x (2.4 MS/s)")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("capture length (s)")
+    lengths_axis(ax)
+    ax.set_ylim(0, max(TARGET_RTF, *(r["realtime_factor"] for r in result["rate"])) * 1.15)
     ax.set_ylabel("real-time factor (one core)")
-    ax.set_title("argosneo replay speed")
-    ax.grid(True, which="both", alpha=0.3)
+    ax.set_title("speed vs length (300-platform crowd)")
+    ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     ax = axs[1]
-    ax.plot(x, [r["max_rss_mb"] for r in ln], "o-", label="vs length (2.4 MS/s)")
+    ld = result["load"]
+    ax.plot([r["simultaneous"] for r in ld], [r["realtime_factor"] for r in ld], "o-", label="wall clock")
+    ax.plot([r["simultaneous"] for r in ld], [r["realtime_factor_cpu"] for r in ld], "s--", label="CPU time")
+    ax.axhline(1.0, color="k", lw=0.6)
+    ax.set_yscale("log")
+    ax.set_xlabel("mean bursts on the air (30 s, 2.4 MS/s)")
+    ax.set_ylabel("real-time factor (one core)")
+    ax.set_title("speed vs simultaneous bursts")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    ax = axs[2]
+    ax.plot(x, [r["max_rss_mb"] for r in ln], "o-", label="vs length (bottom axis)")
+    if "baseline" in result:
+        ax.axhline(result["baseline"]["max_rss_mb"], color="0.5", lw=1, ls="--",
+                   label="imports + receiver, no samples")
     ax.axhline(TARGET_RSS_MB, color="r", lw=0.8, ls=":", label="target 300 MB")
-    ax.set_xscale("log")
-    ax.set_xlabel("capture length (s)")
+    lengths_axis(ax)
     ax.set_ylabel("peak RSS (MB)")
     ax.set_ylim(0, max(TARGET_RSS_MB * 1.2, max(r["max_rss_mb"] for r in ln) * 1.1))
     ax2 = ax.twiny()
-    ld = result["load"]
     ax2.plot([r["simultaneous"] for r in ld], [r["max_rss_mb"] for r in ld], "s--", color="tab:orange",
              label="vs simultaneous bursts (top axis)")
-    ax2.set_xlabel("simultaneous bursts (30 s, 2.4 MS/s)")
+    ax2.set_xlabel("mean bursts on the air")
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
     ax.legend(h1 + h2, l1 + l2, fontsize=8, loc="lower right")
-    ax.set_title("memory")
     ax.grid(True, alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -191,7 +214,7 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     cfg = QUICK if a.quick else FULL
     result = {"benchmark": "replay", "quick": a.quick, "meta": bl.machine_info(),
-              "replay_command": "argosneo replay" if bl.have_replay_command() else "benchlib --replay (A2Receiver)",
+              "replay_command": "argosneo replay FILE --samp-rate R --no-progress",
               "pinning": "taskset -c 0, NUMBA_NUM_THREADS=1", "length": [], "rate": [], "load": []}
     tmp_root = tempfile.mkdtemp(prefix="argosneo-replay-", dir=a.tmp)
     work = Path(tmp_root)

@@ -382,6 +382,42 @@ def channel_position(offset_hz, channel_offsets_hz) -> np.ndarray:
     return d / spacing
 
 
+#: A transmitted burst has a *close neighbour* when another burst within this frequency distance
+#: (Hz) ends less than ``NEIGHBOUR_BEFORE_S`` before it starts or starts less than
+#: ``NEIGHBOUR_AFTER_S`` after it starts (the span of the receiver's burst window: look-back,
+#: longest burst, tail). Used to explain failures in crowded captures.
+NEIGHBOUR_HZ = 3.5e3
+NEIGHBOUR_BEFORE_S = 0.35
+NEIGHBOUR_AFTER_S = 1.1
+
+
+def close_neighbours(truths) -> list[list]:
+    """For every burst, its close neighbours as ``[df_hz, start_s, end_s]`` relative to it."""
+    truths = list(truths)
+    st = np.array([t.start_time_s for t in truths])
+    en = np.array([t.end_time_s for t in truths])
+    fr = np.array([t.offset_hz for t in truths])
+    out = []
+    for i, t in enumerate(truths):
+        sel = ((np.abs(fr - t.offset_hz) < NEIGHBOUR_HZ) & (st < t.start_time_s + NEIGHBOUR_AFTER_S)
+               & (en > t.start_time_s - NEIGHBOUR_BEFORE_S))
+        sel[i] = False
+        out.append([[round(float(fr[j] - t.offset_hz), 1), round(float(st[j] - t.start_time_s), 3),
+                     round(float(en[j] - t.start_time_s), 3)] for j in np.flatnonzero(sel)])
+    return out
+
+
+def neighbour_breakdown(outcomes) -> dict:
+    """Failures split by whether the burst had a close neighbour (see :func:`close_neighbours`)."""
+    nb = close_neighbours([o.truth for o in outcomes])
+    with_nb = [o for o, n in zip(outcomes, nb) if n]
+    without = [o for o, n in zip(outcomes, nb) if not n]
+    return {"with_neighbour": {"bursts": len(with_nb), "failed": sum(o.outcome != "ok" for o in with_nb)},
+            "without_neighbour": {"bursts": len(without), "failed": sum(o.outcome != "ok" for o in without)},
+            "rule": f"another burst within {NEIGHBOUR_HZ:g} Hz ending < {NEIGHBOUR_BEFORE_S:g} s before "
+                    f"the start or starting < {NEIGHBOUR_AFTER_S:g} s after it"}, nb
+
+
 def truth_records(truths) -> list[dict]:
     """Records a perfect receiver would produce for ``truths`` (harness self-test)."""
     return [{"_kind": "decoded", "sample_start": t.start_sample, "offset_hz": t.offset_hz,
@@ -392,24 +428,13 @@ def truth_records(truths) -> list[dict]:
 # --- replay in a child process --------------------------------------------------------------------
 
 
-def have_replay_command() -> bool:
-    """Whether ``argosneo replay`` exists in this tree."""
-    return (ROOT / "argosneo" / "commands" / "replay.py").exists()
-
-
 def replay_command(capture: Path, *, samp_rate: float | None = None, extra=()) -> list[str]:
-    """Command line that decodes ``capture`` and prints one JSON record per line on stdout:
-    ``argosneo replay`` when it exists, else this module's direct A2Receiver loop."""
-    if have_replay_command():
-        exe = PYTHON.parent / "argosneo"
-        cmd = ([str(exe)] if exe.exists() else [str(PYTHON), "-m", "argosneo.cli"]) + ["replay", str(capture)]
-        if samp_rate:
-            cmd += ["--samp-rate", f"{samp_rate:g}"]
-        return cmd + list(extra)
-    cmd = [str(PYTHON), str(Path(__file__).resolve()), "--replay", str(capture)]
+    """``argosneo replay`` command line for ``capture`` (JSON records on stdout)."""
+    exe = PYTHON.parent / "argosneo"
+    cmd = ([str(exe)] if exe.exists() else [str(PYTHON), "-m", "argosneo.cli"]) + ["replay", str(capture)]
     if samp_rate:
         cmd += ["--samp-rate", f"{samp_rate:g}"]
-    return cmd
+    return cmd + list(extra)
 
 
 @dataclass
@@ -476,28 +501,6 @@ def read_records(path: Path) -> list[dict]:
     return out
 
 
-def _direct_replay(argv) -> int:
-    """Fallback ``replay``: stream a capture through A2Receiver, print JSON lines."""
-    import argparse
-
-    from argosneo.io.reader import open_capture
-    from argosneo.receiver import A2Receiver
-
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--replay", required=True)
-    ap.add_argument("--samp-rate", type=float)
-    a = ap.parse_args(argv)
-    with open_capture(a.replay, samp_rate=a.samp_rate) as reader:
-        rx = A2Receiver(reader.info)
-        w = sys.stdout.write
-        for chunk in reader.chunks(1 << 18):
-            for b in rx.process(chunk):
-                w(json.dumps(b.to_record()) + "\n")
-        for b in rx.flush():
-            w(json.dumps(b.to_record()) + "\n")
-    return 0
-
-
 # --- plotting -----------------------------------------------------------------------------------
 
 
@@ -509,7 +512,3 @@ def pyplot():
     import matplotlib.pyplot as plt
 
     return plt
-
-
-if __name__ == "__main__":
-    sys.exit(_direct_replay(sys.argv[1:]))
