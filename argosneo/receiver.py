@@ -35,9 +35,11 @@ TARGET_CHANNEL_SPACING_HZ = 8000.0
 LOOKBACK_S = 0.30
 #: Samples kept after the longest burst could have ended (s).
 TAIL_S = 0.15
-#: Two decodes within these distances are the same burst seen twice (e.g. from two channels).
-DUPLICATE_TIME_S = 0.005
+#: Two decodes this close in frequency that overlap in time are the same burst seen twice.
 DUPLICATE_FREQ_HZ = 100.0
+#: Another burst this close in frequency limits a burst's window (its carrier and sidebands
+#: would otherwise enter the carrier search, the sync search and the noise estimate) (Hz).
+NEIGHBOUR_HZ = 3500.0
 
 
 def choose_num_channels(sample_rate: float) -> int:
@@ -199,7 +201,9 @@ class A2Receiver:
         self._ring = np.zeros((capacity, self.num_channels), dtype=np.complex64)
         self._ring_count = 0           # channel-output samples written since the last reset
         self._jobs: list[_Job] = []
-        self._recent: list[DecodedBurst] = []
+        self._recent: list[tuple[float, float, float]] = []    # decoded (start, end, offset)
+        self._detections: list[CarrierDetection] = []         # recent, for window clearing
+        self._decoded_ends: list[tuple[float, int]] = []       # (offset_hz, channel index)
         self._segment_first_sample = 0       # input index where the current segment starts
         self._segment_time: _dt.datetime | None = info.start_time
         self.stats = ReceiverStats()
@@ -252,6 +256,8 @@ class A2Receiver:
         self.detector.reset(0)
         self._ring_count = 0
         self._jobs.clear()
+        self._detections.clear()
+        self._decoded_ends.clear()
         self._segment_first_sample = chunk.first_sample
         if chunk.time_anchor is not None:
             self._segment_time = chunk.time_anchor
@@ -276,6 +282,7 @@ class A2Receiver:
             self._ring_count += n
             for det in self.detector.process(piece):
                 self.stats.detections += 1
+                self._detections.append(det)
                 job_start = max(0, det.frame_start - self._lookback)
                 job_start = max(job_start, self._ring_count - capacity + 1)
                 self._jobs.append(_Job(det, job_start, det.frame_start + self._after))
@@ -283,11 +290,17 @@ class A2Receiver:
             pos += n
         return out
 
+    def _forget_old(self) -> None:
+        horizon = self._ring_count - len(self._ring)
+        self._detections = [d for d in self._detections if d.frame_start >= horizon]
+        self._decoded_ends = [e for e in self._decoded_ends if e[1] >= horizon]
+
     def _run_ready(self) -> list:
         ready = [j for j in self._jobs if j.end <= self._ring_count]
         if not ready:
             return []
         self._jobs = [j for j in self._jobs if j.end > self._ring_count]
+        self._forget_old()
         out = []
         for job in sorted(ready, key=lambda j: (j.end, j.detection.offset_hz)):
             out.extend(self._run_job(job))
@@ -303,9 +316,28 @@ class A2Receiver:
         """Stream time (s since the segment start) of a channel-output index."""
         return self.channelizer.input_index_of_output(output_index) / self.info.sample_rate
 
+    def _clear_window(self, job: _Job) -> tuple[int, int]:
+        """The job's window, shortened so it holds no other burst close in frequency: it ends
+        where the frame that found a later carrier nearby begins, and starts after an earlier decoded burst
+        nearby ended (its tail would spoil the noise estimate and the carrier search)."""
+        det = job.detection
+        start, end = job.start, job.end
+        frame = self.detector.fft_size
+        for other in self._detections:
+            if other is det or abs(other.offset_hz - det.offset_hz) > NEIGHBOUR_HZ:
+                continue
+            if det.frame_start < other.frame_start < end:
+                # the later carrier began within (about) the frame that found it
+                end = min(end, other.frame_start)
+        for offset, burst_end in self._decoded_ends:
+            if abs(offset - det.offset_hz) <= NEIGHBOUR_HZ and start < burst_end < det.frame_start:
+                start = max(start, burst_end + frame // 4)
+        return start, max(start, end)
+
     def _run_job(self, job: _Job, cut_reason: str = "cut by the end of the window") -> list:
         det = job.detection
-        samples, start = self._read_ring(det.channel, job.start, job.end)
+        start, end = self._clear_window(job)
+        samples, start = self._read_ring(det.channel, start, end)
         if len(samples) == 0:
             return self._reject(det, cut_reason)
         window = BurstWindow(
@@ -326,9 +358,11 @@ class A2Receiver:
             return self._reject(det, cut_reason)
         frame = deframe_a2(demod, self.id_bits)
         burst = self._make_burst(demod, frame, det.channel)
-        if self._is_duplicate(burst):
+        if self._is_duplicate(burst, demod.end_s - demod.carrier_start_s):
             self.stats.duplicates += 1
             return []
+        end_index = (demod.end_s * self.info.sample_rate + self.channelizer.group_delay) / self.channelizer.decimation
+        self._decoded_ends.append((burst.offset_hz, int(math.ceil(end_index))))
         self.stats.decoded += 1
         return [burst]
 
@@ -353,15 +387,19 @@ class A2Receiver:
             channel=channel,
         )
 
-    def _is_duplicate(self, burst: DecodedBurst) -> bool:
+    def _is_duplicate(self, burst: DecodedBurst, duration_s: float) -> bool:
+        """Two decodes at the same frequency whose bursts overlap in time are one burst seen
+        twice (e.g. from two detections): two real bursts there would have collided."""
         fs = self.info.sample_rate
-        horizon = burst.sample_start - 5 * fs
-        self._recent = [b for b in self._recent if b.sample_start >= horizon]
-        for other in self._recent:
-            if (abs(other.sample_start_exact - burst.sample_start_exact) <= DUPLICATE_TIME_S * fs
-                    and abs(other.offset_hz - burst.offset_hz) <= DUPLICATE_FREQ_HZ):
+        start = burst.sample_start_exact
+        end = start + duration_s * fs
+        horizon = start - 5 * fs
+        self._recent = [r for r in self._recent if r[1] >= horizon]
+        for other_start, other_end, other_offset in self._recent:
+            if (abs(other_offset - burst.offset_hz) <= DUPLICATE_FREQ_HZ
+                    and start < other_end and other_start < end):
                 return True
-        self._recent.append(burst)
+        self._recent.append((start, end, burst.offset_hz))
         return False
 
     def _reject(self, det: CarrierDetection, reason: str) -> list:

@@ -268,3 +268,19 @@ def test_burst_ended_before_a_gap_still_decodes(three_bursts):
     out += rx.process(SampleChunk(samples[cut + 1000:], cut + 1000, info, discontinuity=True))
     out += rx.flush()
     assert first.platform_id in {b.frame.platform_id for b in out}
+
+
+@pytest.mark.parametrize("gap_s, separation_hz", [(0.05, 0.0), (0.15, 300.0), (0.3, 1500.0)])
+def test_back_to_back_bursts_close_in_frequency(gap_s, separation_hz):
+    """A burst starting soon after another ended, at (nearly) its frequency: the first must not
+    hide the second's carrier, and neither window may spoil the other's decode."""
+    first = Platform(platform_id=0x0D00001, n_blocks=2, offset_hz=20e3, ebn0_db=20, first_tx_s=0.3)
+    start2 = 0.3 + spec.a2_burst_duration_s(2) + gap_s
+    second = Platform(platform_id=0x0D00002, n_blocks=8, offset_hz=20e3 + separation_hz, ebn0_db=20,
+                      first_tx_s=start2)
+    third = Platform(platform_id=0x0D00003, n_blocks=1, offset_hz=20e3 - separation_hz, ebn0_db=18,
+                     first_tx_s=start2 + spec.a2_burst_duration_s(8) + gap_s)
+    sc = scenario([first, second, third], duration=4.5)
+    samples, truths = synthesize(sc)
+    out, _ = decode(samples, info_of(sc))
+    assert_all_decoded(out, truths, sc.sample_rate)

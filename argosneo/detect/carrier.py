@@ -48,6 +48,10 @@ SYNC_GUARD_S = spec.A2_CARRIER_DURATION_S + spec.A2_SYNC_BITS / spec.A2_BIT_RATE
 #: … and afterwards while its residual carrier keeps being seen, plus this hold (s). Holding it
 #: for a whole maximum-length burst instead would hide a short burst's neighbours in frequency.
 FOLLOW_HOLD_S = 0.2
+#: A line this much stronger than the median residual line of a carrier followed past its sync
+#: word is a new burst's carrier (a new carrier has 4× the power of a residual one at β = π/3,
+#: so a new burst up to 3 dB weaker than the followed one is still seen).
+NEW_CARRIER_JUMP = 2.0
 
 
 @dataclass(frozen=True)
@@ -117,7 +121,7 @@ class CarrierDetector:
         self.set_pfa(pfa)
         self._pending = np.zeros((0, self.num_channels), dtype=np.complex64)
         self._next_frame_start = 0           # channel-output index of the next frame
-        self._followed: list[list[float]] = []   # [offset_hz, last_seen, peak_power, first_seen]
+        self._followed: list[list[float]] = []   # [offset_hz, last_seen, peak_power, first_seen, residual_powers]
         self.frames = 0
         self.detections = 0
 
@@ -192,17 +196,33 @@ class CarrierDetector:
         new = []
         for p, offset, ch, snr in peaks:
             followed = self._match(offset)
-            if followed is not None:
+            if followed is not None and followed[1] == frame_start:
+                continue     # a weaker peak of a carrier already updated from this frame
+            if followed is not None and not self._is_new_carrier(followed, offset, p, frame_start):
                 if abs(followed[0] - offset) <= SAME_CARRIER_HZ:
                     followed[0] = offset
                     followed[1] = frame_start
                     followed[2] = max(followed[2], p)
+                    if frame_start - followed[3] > SYNC_GUARD_S * self.channel_rate:
+                        followed[4].append(p)                 # residual-line powers
+                        del followed[4][:-8]
                 continue
-            self._followed.append([offset, frame_start, p, frame_start])
+            if followed is not None:
+                self._followed.remove(followed)
+            self._followed.append([offset, frame_start, p, frame_start, []])
             new.append(CarrierDetection(ch, float(offset), frame_start, self.fft_size,
                                         10 * math.log10(snr)))
         self.detections += len(new)
         return new
+
+    def _is_new_carrier(self, followed, offset: float, power: float, frame_start: int) -> bool:
+        """A new burst's carrier at (nearly) the frequency of a carrier followed past its sync
+        word: during the data only the residual carrier (cos²β ≈ 25 % of the power) is left,
+        so a line well above the median residual line of the last frames (at least two frames
+        of data) is another burst starting, not the same one continuing."""
+        if len(followed[4]) < 2 or abs(followed[0] - offset) > SAME_CARRIER_HZ:
+            return False
+        return power > NEW_CARRIER_JUMP * float(np.median(followed[4]))
 
     def _match(self, offset: float):
         best = None
