@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,7 +23,8 @@ from argosneo import spec
 from argosneo.channelize.pfb import PolyphaseChannelizer
 from argosneo.channelize.prototype import receiver_passband_fraction
 from argosneo.deframe.a2 import A2Frame, deframe_a2
-from argosneo.demodulate.a2 import A2Demodulator, BurstWindow, DemodulationRejected
+from argosneo.deframe.vld import VLDFrame, deframe_vld
+from argosneo.demodulate.a2 import A2Demodulator, BurstWindow, DemodulationRejected, VLDDemodulator
 from argosneo.detect.carrier import DEFAULT_PFA, CarrierDetection, CarrierDetector
 from argosneo.errors import ArgosneoError
 from argosneo.io.chunk import SampleChunk, StreamInfo
@@ -40,6 +42,10 @@ DUPLICATE_FREQ_HZ = 100.0
 #: Another burst this close in frequency limits a burst's window (its carrier and sidebands
 #: would otherwise enter the carrier search, the sync search and the noise estimate) (Hz).
 NEIGHBOUR_HZ = 3500.0
+
+
+#: Demodulator of every format the receiver knows, by name.
+DEMODULATORS = {"A2": A2Demodulator, "VLD": VLDDemodulator}
 
 
 def choose_num_channels(sample_rate: float) -> int:
@@ -62,9 +68,12 @@ class DecodedBurst:
     level_dbfs: float
     beta_rad: float
     polarity: int
-    frame: A2Frame
+    frame: A2Frame | VLDFrame
     channel: int
-    format: str = "A2"
+
+    @property
+    def format(self) -> str:
+        return self.frame.format
 
     @property
     def frequency_hz(self) -> float | None:
@@ -72,7 +81,7 @@ class DecodedBurst:
 
     @property
     def ebn0_db(self) -> float:
-        return self.cn0_dbhz - 10 * math.log10(spec.A2_BIT_RATE)
+        return self.cn0_dbhz - 10 * math.log10(self.frame.bit_rate)
 
     def to_record(self) -> dict:
         """The JSON-lines record of ``argosneo replay`` / ``rx``."""
@@ -87,18 +96,7 @@ class DecodedBurst:
             "cn0_dbhz": round(self.cn0_dbhz, 2),
             "ebn0_db": round(self.ebn0_db, 2),
             "level_dbfs": round(self.level_dbfs, 2),
-            "length_code": f.n_blocks,
-            "length_field": format(f.length_field, "04b"),
-            "message_bits": len(f.message_bits),
-            "message_hex": f.message_hex,
-            "platform_id": f.platform_id_hex,
-            "id_bits": f.id_bits,
-            "data_hex": f.data_hex,
-            "checks": {
-                "sync_bit_errors": f.sync_bit_errors,
-                "length_parity_ok": f.length_parity_ok,
-                "length_corrected": f.length_corrected,
-            },
+            **f.record_fields(),
             "polarity": self.polarity,
             "beta_rad": round(self.beta_rad, 3),
         }
@@ -168,11 +166,15 @@ class A2Receiver:
         Also return :class:`RejectedBurst` items for carriers that did not decode.
     num_channels : int, optional
         Channelizer size (default: power of two for ≈ 8 kHz spacing).
+    formats : tuple of str
+        Formats tried, in order, on every detected carrier: ``"A2"`` (PTT-A2) and ``"VLD"``
+        (A4 VLD, raw coded blocks). Both open with a 160 ms carrier; the sync word decides.
     """
 
     def __init__(self, info: StreamInfo, *, id_bits: int = spec.A2_DEFAULT_ID_BITS,
                  pfa: float = DEFAULT_PFA, polarity: int | None = None,
-                 keep_rejected: bool = False, num_channels: int | None = None):
+                 keep_rejected: bool = False, num_channels: int | None = None,
+                 formats: tuple[str, ...] = ("A2", "VLD")):
         if id_bits not in spec.A2_ID_BITS_CHOICES:
             raise ArgosneoError(f"--id-bits must be 20 or 28, got {id_bits}")
         if info.sample_rate <= 0:
@@ -190,10 +192,15 @@ class A2Receiver:
         self.channel_spacing_hz = fs / self.num_channels
         self.detector = CarrierDetector(self.channel_offsets_hz, self.channel_rate,
                                         self.channel_spacing_hz, pfa=pfa)
-        self.demodulator = A2Demodulator(polarity=polarity)
+        unknown = set(formats) - set(DEMODULATORS)
+        if unknown or not formats:
+            raise ArgosneoError(f"unknown format(s) {sorted(unknown)}; choose from {sorted(DEMODULATORS)}")
+        self.formats = tuple(formats)
+        self.demodulators = [DEMODULATORS[f](polarity=polarity) for f in self.formats]
         rate = self.channel_rate
         self._lookback = int(math.ceil(LOOKBACK_S * rate))
-        self._after = int(math.ceil((spec.a2_burst_duration_s(spec.A2_MAX_BLOCKS) + TAIL_S) * rate))
+        longest = max(d.frame_format.duration_s() for d in self.demodulators)
+        self._after = int(math.ceil((longest + TAIL_S) * rate))
         # rows are written in pieces of ``_piece`` so a finished window is read before any of
         # its samples can be overwritten
         self._piece = max(8192, 4 * self.detector.fft_size)
@@ -348,15 +355,20 @@ class A2Receiver:
             coarse_carrier_hz=det.offset_hz - float(self.channel_offsets_hz[det.channel]),
             coarse_start_s=self._input_time(det.frame_start),
         )
-        try:
-            demod = self.demodulator.demodulate(window)
-        except DemodulationRejected as exc:
-            return self._reject(det, str(exc))
+        reasons = []
+        for demodulator in self.demodulators:
+            try:
+                demod = demodulator.demodulate(window)
+                break
+            except DemodulationRejected as exc:
+                reasons.append(f"{demodulator.frame_format.name}: {exc}")
+        else:
+            return self._reject(det, "; ".join(reasons))
         # a burst whose last bit lies beyond the samples received would have made-up bits
         window_end_s = window.time_of_first + len(samples) / self.channel_rate
         if demod.end_s > window_end_s + 0.25 / spec.A2_BIT_RATE:
             return self._reject(det, cut_reason)
-        frame = deframe_a2(demod, self.id_bits)
+        frame = deframe_a2(demod, self.id_bits) if demod.format == "A2" else deframe_vld(demod)
         burst = self._make_burst(demod, frame, det.channel)
         if self._is_duplicate(burst, demod.end_s - demod.carrier_start_s):
             self.stats.duplicates += 1
@@ -404,7 +416,7 @@ class A2Receiver:
 
     def _reject(self, det: CarrierDetection, reason: str) -> list:
         self.stats.rejected += 1
-        key = reason.split(" has ")[0] if " has " in reason else reason
+        key = re.sub(r"\d+", "#", reason)
         self.stats.reject_reasons[key] = self.stats.reject_reasons.get(key, 0) + 1
         if not self.keep_rejected:
             return []

@@ -61,8 +61,21 @@ LEO_DOPPLER_MAX_HZ = 9.5e3 + 0.6e3
 
 # --- A4 VLD and Argos-3 sync words (spec §3) ---------------------------------------------------
 
+#: A4 VLD: 200 bit/s on air (400 chips/s), residual-carrier biphase-L PM like A2 (research
+#: notes §2.3, measured on real IQ), after a ≈160 ms carrier (measured; UNCONFIRMED by a spec).
 A4_VLD_BIT_RATE = 200.0
+A4_VLD_CARRIER_DURATION_S = 0.160
+#: 24-bit sync 0xAC5353 (A4-SS-TER-SP-0079-CNES via Desert-Tortoise; high confidence).
 A4_VLD_SYNC_WORD = 0xAC5353
+A4_VLD_SYNC_BITS = 24
+#: 2-bit length right after the sync, uncoded: 00 = short (1 block), 11 = long (3 blocks).
+A4_VLD_LENGTH_BITS = 2
+A4_VLD_LENGTH_CODES = (0b00, 0b11)
+A4_VLD_BLOCKS = (1, 3)
+#: Each 34-bit information block (28 data + 6 tail) is sent as 45 coded bits; the code is
+#: UNCONFIRMED (research notes §2.3), so receivers report the raw coded blocks.
+A4_VLD_CODED_BLOCK_BITS = 45
+A4_VLD_INFO_BLOCK_BITS = 34
 A3_ZE_SYNC_WORD_30 = 0x2BEEEEBF & ((1 << 30) - 1)
 
 

@@ -284,3 +284,29 @@ def test_back_to_back_bursts_close_in_frequency(gap_s, separation_hz):
     samples, truths = synthesize(sc)
     out, _ = decode(samples, info_of(sc))
     assert_all_decoded(out, truths, sc.sample_rate)
+
+
+REAL = ROOT.parent / "shared" / "real-captures"
+
+
+@pytest.mark.parametrize("name, over_air, tail, blocks", [
+    ("vld_short_401606000Hz.wav", "AC53531C651CECA2F", "011", 1),
+    ("vld_long_401605000Hz.wav", "AC5353DC651CECA2F6E328E76517B719473B28BD", "1", 3),
+])
+def test_real_vld_recordings_give_their_published_bit_streams(name, over_air, tail, blocks):
+    path = REAL / name
+    if not path.exists():
+        pytest.skip("real recording not available")
+    reader = open_capture(path)
+    out, _ = decode(reader.read(0, len(reader)), reader.info)
+    assert len(out) == 1, [b.to_record() for b in out]
+    record = out[0].to_record()
+    assert record["format"] == "VLD" and record["length_code"] == blocks
+    assert record["over_air_hex"] == over_air and record["over_air_tail_bits"] == tail
+    assert record["platform_id"] is None          # the block code is not known: no guessed ID
+    assert record["frequency_hz"] == pytest.approx(reader.info.center_freq + out[0].offset_hz)
+
+
+def test_unknown_format_is_a_clear_error():
+    with pytest.raises(Exception, match="unknown format"):
+        A2Receiver(StreamInfo(sample_rate=250e3), formats=("A2", "XYZ"))

@@ -51,6 +51,26 @@ class A2Frame:
     def data_hex(self) -> str:
         return bits_to_hex(self.message_bits[self.id_bits:])
 
+    format = "A2"
+    bit_rate = spec.A2_BIT_RATE
+
+    def record_fields(self) -> dict:
+        """The format-specific keys of a decoded burst's JSON record."""
+        return {
+            "length_code": self.n_blocks,
+            "length_field": format(self.length_field, "04b"),
+            "message_bits": len(self.message_bits),
+            "message_hex": self.message_hex,
+            "platform_id": self.platform_id_hex,
+            "id_bits": self.id_bits,
+            "data_hex": self.data_hex,
+            "checks": {
+                "sync_bit_errors": self.sync_bit_errors,
+                "length_parity_ok": self.length_parity_ok,
+                "length_corrected": self.length_corrected,
+            },
+        }
+
 
 def deframe_a2(demod, id_bits: int = spec.A2_DEFAULT_ID_BITS) -> A2Frame:
     """Split a demodulated burst (:class:`~argosneo.demodulate.a2.A2Demodulated`) into fields."""

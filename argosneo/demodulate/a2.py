@@ -30,6 +30,7 @@ import numpy as np
 from scipy import signal
 
 from argosneo import spec
+from argosneo.demodulate.frames import A2_FRAME, VLD_FRAME, BiphaseFrameFormat
 
 #: Working rate inside the demodulator, in samples per chip (16 → 12 800 S/s for A2): wide enough
 #: (±6.4 kHz) that the resampling filter keeps the biphase sidebands a chip matched filter uses.
@@ -43,13 +44,17 @@ WIPED_SMOOTHING_S = 0.020
 #: Length of the leave-one-out phase reference in the final pass, after the fitted carrier
 #: polynomial is removed (s).
 FINAL_REFERENCE_S = 0.06
-#: Shortest final phase reference (s): two bits either side.
-MIN_REFERENCE_S = 0.005
+#: Shortest final phase reference, in bit periods: one bit either side of the bit decided (the
+#: bit itself is left out of its reference, so the reference must be longer than one bit).
+MIN_REFERENCE_BITS = 2.0
 #: How far from the detector's coarse estimate the sync search may place the modulation start (s).
 SYNC_SEARCH_HALF_WIDTH_S = 0.045
 #: Largest number of sync-word bit errors accepted (the soft correlation already picked the
 #: timing; this bound keeps noise from decoding: P(false) ≈ 1.8e-5 per tried position).
 MAX_SYNC_BIT_ERRORS = 2
+#: Measured Eb/N0 below which a sync match is taken for chance (dB): the theoretical A2 PER is
+#: already ≈ 100 % at 3 dB, so no real decode is lost.
+MIN_EBN0_DB = 3.0
 #: Half-width of the carrier-line search around the detector's coarse frequency (Hz): coarse
 #: error plus ±200 Hz/s of drift over a whole burst.
 CARRIER_SEARCH_HZ = 350.0
@@ -58,14 +63,7 @@ CARRIER_SEARCH_HZ = 350.0
 CARRIER_TRACK_MIN_SNR = 12.0
 
 
-def _bits_msb_first(value: int, width: int) -> np.ndarray:
-    return np.array([(value >> (width - 1 - i)) & 1 for i in range(width)], dtype=np.int8)
-
-
-SYNC_BITS = _bits_msb_first(spec.A2_SYNC_WORD, spec.A2_SYNC_BITS)
-LENGTH_CODE_BITS = np.array(
-    [_bits_msb_first(c, spec.A2_LENGTH_FIELD_BITS) for c in spec.A2_LENGTH_CODES], dtype=np.int8
-)
+SYNC_BITS = A2_FRAME.sync_bits
 
 
 def biphase_chips(bits: np.ndarray) -> np.ndarray:
@@ -114,11 +112,14 @@ class A2Demodulated:
     soft_bits: np.ndarray = field(repr=False)   #: soft values of every bit after the carrier
     sync_metric: float = 0.0        #: normalised sync correlation (1 = noiseless)
 
+    format: str = "A2"
+    bit_rate: float = spec.A2_BIT_RATE
+    header_bits: int = spec.A2_SYNC_BITS + spec.A2_LENGTH_FIELD_BITS
+
     @property
     def end_s(self) -> float:
         """Stream time just after the burst's last chip."""
-        bits = spec.A2_SYNC_BITS + spec.A2_LENGTH_FIELD_BITS + len(self.message_bits)
-        return self.modulation_start_s + bits / spec.A2_BIT_RATE
+        return self.modulation_start_s + (self.header_bits + len(self.message_bits)) / self.bit_rate
 
 
 class DemodulationRejected(Exception):
@@ -196,12 +197,17 @@ class A2Demodulator:
     """Demodulates one A2 burst window at a time. Stateless between bursts (the burst window
     carries all the context), so one instance may serve a whole bank of detections."""
 
+    frame_format: BiphaseFrameFormat = A2_FRAME
+
     def __init__(self, *, max_sync_bit_errors: int = MAX_SYNC_BIT_ERRORS,
-                 polarity: int | None = None):
+                 polarity: int | None = None, frame_format: BiphaseFrameFormat | None = None):
+        if frame_format is not None:
+            self.frame_format = frame_format
         self.max_sync_bit_errors = max_sync_bit_errors
         self.forced_polarity = polarity
-        self.work_rate = spec.A2_CHIP_RATE * SAMPLES_PER_CHIP
-        self._sync_chips = biphase_chips(SYNC_BITS)
+        self.work_rate = self.frame_format.chip_rate * SAMPLES_PER_CHIP
+        self._sync_bits = self.frame_format.sync_bits
+        self._sync_chips = biphase_chips(self._sync_bits)
         self._resamplers: dict[float, tuple[int, int]] = {}
 
     # -- helpers -----------------------------------------------------------------------------
@@ -248,8 +254,9 @@ class A2Demodulator:
         spc = float(SAMPLES_PER_CHIP)
         y = self._to_work_rate(window)
         n = len(y)
-        if n < int(spec.a2_burst_duration_s(1) * fs):
-            raise DemodulationRejected("window shorter than the shortest A2 burst")
+        fmt = self.frame_format
+        if n < int(fmt.duration_s(fmt.min_bits) * fs):
+            raise DemodulationRejected(f"window shorter than the shortest {fmt.name} burst")
 
         # 2a. carrier frequency track (offset + drift) from the residual-carrier line, so the
         #     moving averages below see a carrier within a few hertz of 0 Hz at every instant
@@ -264,7 +271,7 @@ class A2Demodulator:
         carrier_start = self._carrier_start(z, (window.coarse_start_s - window.time_of_first) * fs)
 
         # 3. sync search around carrier start + 160 ms
-        expected = carrier_start + spec.A2_CARRIER_DURATION_S * fs
+        expected = carrier_start + fmt.carrier_s * fs
         half = SYNC_SEARCH_HALF_WIDTH_S * fs
         lo = max(0, int(expected - half))
         hi = min(n - len(self._sync_chips) * SAMPLES_PER_CHIP, int(expected + half))
@@ -292,7 +299,7 @@ class A2Demodulator:
 
         # 4.+5. bits with a per-bit carrier-phase reference, first from the residual carrier,
         #       then twice decision-directed from the wiped-off signal (full power)
-        n_max_bits = spec.A2_SYNC_BITS + spec.A2_LENGTH_FIELD_BITS + spec.a2_message_bits(spec.A2_MAX_BLOCKS)
+        n_max_bits = fmt.max_bits
         y_cum = _cumulative(y)
         reference_cum = y_cum
         half_window = 0.5 * CARRIER_SMOOTHING_S * fs
@@ -315,7 +322,7 @@ class A2Demodulator:
         track = _modulation_phase_track(biphase_chips((soft[:n_bits_now] > 0).astype(np.int8)) * polarity,
                                         start, spc, n)
         beta = self._estimate_beta(u, track)
-        carrier_start = start - spec.A2_CARRIER_DURATION_S * fs
+        carrier_start = start - fmt.carrier_s * fs
         end = start + 2 * n_bits_now * spc
         coeffs, amplitude = self._fit_carrier_phase(y, track, beta, carrier_start, end)
         f_rel, drift = coeffs[1] / (2 * math.pi), coeffs[0] / math.pi
@@ -330,7 +337,7 @@ class A2Demodulator:
         y_fit = y * np.exp(-1j * np.polyval(coeffs, t)).astype(np.complex64)
         y_fit_cum = _cumulative(y_fit)
         cn0_linear = amplitude ** 2 / n0 if n0 > 0 and math.isfinite(n0) else 0.0
-        reference_s = (float(np.clip(50.0 / cn0_linear, MIN_REFERENCE_S, FINAL_REFERENCE_S))
+        reference_s = (float(np.clip(50.0 / cn0_linear, MIN_REFERENCE_BITS / fmt.bit_rate, FINAL_REFERENCE_S))
                        if cn0_linear > 0 else FINAL_REFERENCE_S)
         previous = None
         for _ in range(4):
@@ -346,18 +353,23 @@ class A2Demodulator:
 
         n_bits_total, n_blocks, length_info = self._frame_length(soft)
         hard = (soft > 0).astype(np.int8)
-        sync_errors = int(np.sum(hard[: spec.A2_SYNC_BITS] != SYNC_BITS))
+        sync_errors = int(np.sum(hard[: fmt.sync_bits_count] != self._sync_bits))
         if sync_errors > self.max_sync_bit_errors:
             raise DemodulationRejected(f"sync word has {sync_errors} bit errors")
-        header = spec.A2_SYNC_BITS + spec.A2_LENGTH_FIELD_BITS
+        header = fmt.header_bits
         message = hard[header:n_bits_total].astype(np.uint8)
-        sync_soft = soft[: spec.A2_SYNC_BITS] * (2.0 * SYNC_BITS - 1)
+        sync_soft = soft[: fmt.sync_bits_count] * (2.0 * self._sync_bits - 1)
         sync_metric = float(np.mean(sync_soft) / (np.sqrt(np.mean(soft[:n_bits_total] ** 2)) + 1e-30))
 
         # a position p in running-sum coordinates is the boundary before sample p, i.e. half a
         # sample before that sample's time
         to_stream = lambda idx: window.time_of_first + (idx - 0.5) / fs  # noqa: E731
         cn0 = 10 * math.log10(max(amplitude**2, 1e-300) / max(n0, 1e-300))
+        # a carrier this weak cannot carry a decodable burst (the theoretical PER at 3 dB is
+        # ~100 %): a sync match on it is chance, not a burst
+        ebn0_db = cn0 - 10 * math.log10(fmt.bit_rate)
+        if math.isfinite(n0) and ebn0_db < MIN_EBN0_DB:
+            raise DemodulationRejected(f"too weak for a burst (Eb/N0 {ebn0_db:.1f} dB)")
         track_at_start = track_f0 + track_drift * carrier_start / fs
         return A2Demodulated(
             carrier_start_s=to_stream(carrier_start),
@@ -374,6 +386,9 @@ class A2Demodulator:
             message_bits=message,
             soft_bits=soft[:n_bits_total].astype(np.float32),
             sync_metric=sync_metric,
+            format=fmt.name,
+            bit_rate=fmt.bit_rate,
+            header_bits=fmt.header_bits,
             **length_info,
         )
 
@@ -388,9 +403,9 @@ class A2Demodulator:
         the format-sync bits.
         """
         spc = float(SAMPLES_PER_CHIP)
-        signs = (2.0 * SYNC_BITS - 1)
-        n_sync = spec.A2_SYNC_BITS
-        known = n_sync + spec.A2_LENGTH_FIELD_BITS + spec.a2_message_bits(1)
+        signs = (2.0 * self._sync_bits - 1)
+        n_sync = self.frame_format.sync_bits_count
+        known = self.frame_format.min_bits
         best = (-np.inf, start, polarity)
         for shift in (-spc, 0.0, spc):
             for pol in ((self.forced_polarity,) if self.forced_polarity else (1, -1)):
@@ -406,7 +421,7 @@ class A2Demodulator:
     def _refine_timing(self, y_cum, reference_cum, half_window, start, n_bits, polarity):
         """Chip timing that maximises the energy of the biphase statistics over the sync, length
         field and the shortest message, within ±0.75 sample of ``start``."""
-        known = spec.A2_SYNC_BITS + spec.A2_LENGTH_FIELD_BITS + spec.a2_message_bits(1)
+        known = self.frame_format.min_bits
         offsets = np.linspace(-0.75, 0.75, 7)
         energy = np.empty(len(offsets))
         for i, off in enumerate(offsets):
@@ -487,20 +502,10 @@ class A2Demodulator:
         # squared) crossing of a linear amplitude ramp sits 0.21 of the length after the edge
         return max(0.0, min(float(n - 1), first - 0.207 * CARRIER_SMOOTHING_S * self.work_rate))
 
-    @staticmethod
-    def _frame_length(soft: np.ndarray):
-        """Length field: hard bits, parity, and the maximum-likelihood N among the 8 codes."""
-        lo = spec.A2_SYNC_BITS
-        field_soft = soft[lo: lo + spec.A2_LENGTH_FIELD_BITS]
-        hard = (field_soft > 0).astype(np.int8)
-        code = int(sum(int(b) << (3 - i) for i, b in enumerate(hard)))
-        scores = (2.0 * LENGTH_CODE_BITS - 1) @ field_soft
-        n_blocks = int(np.argmax(scores)) + 1
-        parity_ok = int(hard.sum()) % 2 == 0
-        corrected = code != spec.A2_LENGTH_CODES[n_blocks - 1]
-        total = spec.A2_SYNC_BITS + spec.A2_LENGTH_FIELD_BITS + spec.a2_message_bits(n_blocks)
-        return total, n_blocks, dict(length_code=code, length_parity_ok=parity_ok,
-                                     length_corrected=corrected)
+    def _frame_length(self, soft: np.ndarray):
+        """Over-air bit count, blocks and length-field checks (maximum likelihood among the
+        format's valid codes)."""
+        return self.frame_format.frame_length(soft)
 
     @staticmethod
     def _estimate_beta(u: np.ndarray, track: np.ndarray) -> float:
@@ -552,3 +557,10 @@ class A2Demodulator:
             total += float(np.sum(pxx[band])) * len(p)
             count += int(np.sum(band)) * len(p)
         return total / count
+
+
+class VLDDemodulator(A2Demodulator):
+    """A4 VLD: the same residual-carrier biphase-L demodulation at 200 bit/s (400 chips/s),
+    sync 0xAC5353, 2-bit length (research notes §2.3)."""
+
+    frame_format = VLD_FRAME
