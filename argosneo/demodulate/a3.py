@@ -7,9 +7,10 @@ at 400 symbols/s with I NRZ and Q Manchester); the coding chain is the verified 
 1. mix the detector's coarse carrier to 0 Hz, resample to ``SAMPLES_PER_SYMBOL`` per symbol;
 2. carrier frequency and phase from the pure-carrier preamble (zero-padded FFT peak, then the
    phase of the derotated carrier);
-3. symbol timing from the 30-bit sync: the Q half of the sync is Manchester-coded, so a
-   correlation of Im(signal) with its chips gives the timing and the sign of Q (I carries no
-   timing: it is all ones, like the carrier);
+3. symbol timing from the 30-bit sync: the Q half of the sync is Manchester-coded, so the
+   magnitude of a complex correlation with its chips gives the timing whatever the residual
+   phase (I carries no timing: it is all ones, like the carrier), and the phase of the sync's
+   I half against that correlation gives the sign of Q (a conjugated capture flips it);
 4. per-symbol matched filters: I = integral over the symbol, Q = first half − second half (the
    Manchester Q cancels in the I integral and the constant I cancels in the Q difference);
 5. carrier phase: a quadratic phase model fitted to the decision-directed, wiped-off symbols,
@@ -17,8 +18,9 @@ at 400 symbols/s with I NRZ and Q Manchester); the coding chain is the verified 
    next well enough that drift up to the spec's ±200 Hz/s is followed), with a short centred
    smoother for what the quadratic misses;
 6. Viterbi decoding of every length hypothesis (ZE, A3 N = 1…8) and choice by likelihood ratio;
-7. the chosen datagram is re-encoded, wiped off with no decision errors, and the carrier is fitted
-   again for the measurement (frequency at the carrier start, drift) and a final decode.
+7. the chosen datagram is re-encoded and wiped off with no decision errors: the symbol timing is
+   refined on the whole burst, the carrier is fitted again for the measurement (frequency at the
+   carrier start, drift) and the burst is decoded again (twice).
 """
 
 from __future__ import annotations
@@ -206,7 +208,7 @@ class A3Demodulator:
 
         # 2. carrier
         f0, ph0 = self._carrier_estimate(y, c0)
-        coeffs = np.array([0.0, 2 * math.pi * f0 / fs * fs, ph0])   # phase(t) with t in s from sample 0
+        coeffs = np.array([0.0, 2 * math.pi * f0, ph0])   # phase(t), t in s from work sample 0
         origin = 0.0
 
         # 3. sync timing and Q sign
@@ -324,9 +326,27 @@ class A3Demodulator:
             raise DemodulationRejected(f"A3 sync has {sync_errors} bit errors")
         dec = decode_a3_symbols(si[_N_SYNC:], sq[_N_SYNC:], formats=self.formats)
 
-        # 7. wipe the re-encoded burst off with no decision errors; refit and decode again
+        # 7. wipe the re-encoded burst off with no decision errors; refine the symbol timing on
+        #    the whole burst (the sync alone is 15 symbols), refit the carrier and decode again
         for _ in range(2):
             decisions = self._decisions(dec, k_first, n_avail)
+            n_c = -k_first
+            d_i = decisions[0][n_c:] * s3.A3_I_ONE_LEVEL
+            d_q = decisions[1][n_c:]
+            offsets = np.linspace(-1.0, 1.0, 9)
+            score = np.empty(offsets.size)
+            base = start
+            for j, off in enumerate(offsets):
+                start = base + off
+                si, sq = decode(coeffs, decisions)
+                score[j] = float(np.sum(si * d_i) + np.sum(sq * d_q))
+            j = int(np.argmax(score))
+            start = base + offsets[j]
+            if 0 < j < offsets.size - 1:
+                a, b, c = score[j - 1], score[j], score[j + 1]
+                denom = a - 2 * b + c
+                if denom < 0:
+                    start += 0.5 * (a - c) / denom * (offsets[1] - offsets[0])
             k_end = _N_SYNC + dec.n_symbols
             coeffs = fit(coeffs, k_end, decisions=(decisions[0][: k_end - k_first], decisions[1][: k_end - k_first]))
             si, sq = decode(coeffs, decisions)
@@ -340,13 +360,15 @@ class A3Demodulator:
         ebn0 = 10 * math.log10(a2 / noise) if a2 > 0 else float("-inf")
 
         to_stream = lambda p: window.time_of_first + (p - 0.5) / fs  # noqa: E731
-        f_rel = coeffs[1] / (2 * math.pi)
+        carrier_start = start - s3.A3_CARRIER_DURATION_S * fs
+        t_cs = (carrier_start - origin) / fs
+        f_rel = (2 * coeffs[0] * t_cs + coeffs[1]) / (2 * math.pi)
         return A3Demodulated(
             format=dec.format, n_blocks=dec.n_blocks, platform_id=dec.platform_id,
             data_bits=dec.data_bits, datagram=dec.datagram, length_code=dec.length_code,
             length_code_ok=dec.length_code_ok, tail_ok=dec.tail_ok, path_metric=dec.path_metric,
             score=dec.score, code_bit_errors=dec.code_bit_errors, sync_bit_errors=sync_errors,
-            carrier_start_s=to_stream(origin), modulation_start_s=to_stream(start),
+            carrier_start_s=to_stream(carrier_start), modulation_start_s=to_stream(start),
             end_s=to_stream(start + sps * (_N_SYNC + dec.n_symbols)),
             offset_hz=window.baseband_offset_hz + window.coarse_carrier_hz + f_rel,
             drift_hz_s=coeffs[0] / math.pi, ebn0_db=ebn0, q_polarity=q_sign,
@@ -386,9 +408,6 @@ class A3Demodulator:
         lengths = sorted({datagram_length(f, m) for f, m in self.formats if datagram_length(f, m) <= n_avail})
         if not lengths:
             return n_avail
-        if n_avail <= lengths[-1] or len(lengths) == 1:
-            # no symbols past the longest candidate: the level outside is unknown for it
-            pass
         best, best_cost = lengths[-1], np.inf
         for L in lengths:
             inside, outside = e[:L], e[L:]
