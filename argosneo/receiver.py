@@ -24,6 +24,7 @@ from argosneo.channelize.pfb import PolyphaseChannelizer
 from argosneo.channelize.prototype import receiver_passband_fraction
 from argosneo.deframe.a2 import A2Frame, deframe_a2
 from argosneo.deframe.vld import VLDFrame, deframe_vld
+from argosneo.deframe.a3 import A3BurstDemodulator, A3Frame
 from argosneo.demodulate.a2 import A2Demodulator, BurstWindow, DemodulationRejected, VLDDemodulator
 from argosneo.detect.carrier import DEFAULT_PFA, CarrierDetection, CarrierDetector
 from argosneo.errors import ArgosneoError
@@ -45,7 +46,7 @@ NEIGHBOUR_HZ = 3500.0
 
 
 #: Demodulator of every format the receiver knows, by name.
-DEMODULATORS = {"A2": A2Demodulator, "VLD": VLDDemodulator}
+DEMODULATORS = {"A2": A2Demodulator, "VLD": VLDDemodulator, "A3": A3BurstDemodulator}
 
 
 def choose_num_channels(sample_rate: float) -> int:
@@ -65,10 +66,10 @@ class DecodedBurst:
     offset_hz: float
     drift_hz_s: float
     cn0_dbhz: float
-    level_dbfs: float
-    beta_rad: float
+    level_dbfs: float | None
+    beta_rad: float | None
     polarity: int
-    frame: A2Frame | VLDFrame
+    frame: A2Frame | VLDFrame | A3Frame
     channel: int
 
     @property
@@ -95,10 +96,10 @@ class DecodedBurst:
             "drift_hz_s": round(self.drift_hz_s, 3),
             "cn0_dbhz": round(self.cn0_dbhz, 2),
             "ebn0_db": round(self.ebn0_db, 2),
-            "level_dbfs": round(self.level_dbfs, 2),
+            "level_dbfs": None if self.level_dbfs is None else round(self.level_dbfs, 2),
             **f.record_fields(),
             "polarity": self.polarity,
-            "beta_rad": round(self.beta_rad, 3),
+            "beta_rad": None if self.beta_rad is None else round(self.beta_rad, 3),
         }
 
 
@@ -169,6 +170,7 @@ class A2Receiver:
     formats : tuple of str
         Formats tried, in order, on every detected carrier: ``"A2"`` (PTT-A2) and ``"VLD"``
         (A4 VLD, raw coded blocks). Both open with a 160 ms carrier; the sync word decides.
+        ``"A3"`` adds PTT-A3/ZE (82 ms carrier; modulation model UNCONFIRMED, so not default).
     """
 
     def __init__(self, info: StreamInfo, *, id_bits: int = spec.A2_DEFAULT_ID_BITS,
@@ -368,7 +370,12 @@ class A2Receiver:
         window_end_s = window.time_of_first + len(samples) / self.channel_rate
         if demod.end_s > window_end_s + 0.25 / spec.A2_BIT_RATE:
             return self._reject(det, cut_reason)
-        frame = deframe_a2(demod, self.id_bits) if demod.format == "A2" else deframe_vld(demod)
+        if demod.format == "A2":
+            frame = deframe_a2(demod, self.id_bits)
+        elif demod.format == "VLD":
+            frame = deframe_vld(demod)
+        else:
+            frame = A3Frame(demod)
         burst = self._make_burst(demod, frame, det.channel)
         if self._is_duplicate(burst, demod.end_s - demod.carrier_start_s):
             self.stats.duplicates += 1
@@ -391,10 +398,12 @@ class A2Receiver:
             center_freq=self.info.center_freq,
             offset_hz=demod.offset_hz,
             drift_hz_s=demod.drift_hz_s,
-            cn0_dbhz=demod.cn0_dbhz,
-            level_dbfs=20 * math.log10(max(demod.amplitude, 1e-12)),
-            beta_rad=demod.beta_rad,
-            polarity=demod.polarity,
+            cn0_dbhz=(demod.cn0_dbhz if hasattr(demod, "cn0_dbhz")
+                      else demod.ebn0_db + 10 * math.log10(frame.bit_rate)),
+            level_dbfs=(20 * math.log10(max(demod.amplitude, 1e-12))
+                        if hasattr(demod, "amplitude") else None),
+            beta_rad=getattr(demod, "beta_rad", None),
+            polarity=getattr(demod, "polarity", getattr(demod, "q_polarity", 1)),
             frame=frame,
             channel=channel,
         )

@@ -310,3 +310,25 @@ def test_real_vld_recordings_give_their_published_bit_streams(name, over_air, ta
 def test_unknown_format_is_a_clear_error():
     with pytest.raises(Exception, match="unknown format"):
         A2Receiver(StreamInfo(sample_rate=250e3), formats=("A2", "XYZ"))
+
+
+def test_ze_burst_decodes_when_a3_formats_are_enabled():
+    """PTT-ZE through the whole receiver (opt-in: the A3/ZE modulation model is unconfirmed)."""
+    import math
+
+    from argosneo.coding.a3 import ze_frame_bits
+    from argosneo.synth.a3 import render_a3_burst
+
+    fs = 250e3
+    sc = scenario([Platform(platform_id=0x1234567, n_blocks=2, offset_hz=-30e3, ebn0_db=18,
+                            first_tx_s=1.2)], duration=2.5, seed=9)
+    samples, truths = synthesize(sc)
+    amplitude = math.sqrt(10 ** (15 / 10) * spec.A2_BIT_RATE / fs)   # unit noise variance
+    render_a3_burst(samples, 0, sample_rate=fs, start_sample=0.3 * fs, bits=ze_frame_bits(0x7654321),
+                    offset_hz=41e3, amplitude=amplitude)
+    out, _ = decode(samples, info_of(sc), formats=("A2", "VLD", "A3"))
+    formats = {b.to_record()["format"]: b.to_record() for b in out}
+    assert set(formats) == {"A2", "ZE"}
+    assert formats["ZE"]["platform_id"] == "0x7654321"
+    assert abs(formats["ZE"]["offset_hz"] - 41e3) < 1.0
+    assert formats["A2"]["message_hex"] == truths[0].message_hex.removeprefix("0x").upper()
