@@ -1,15 +1,22 @@
-"""``argosneo replay``: decode every burst in a recorded capture."""
+"""``argosneo replay``: decode every burst in a recorded capture.
+
+A thin command over the shipped ``flowgraphs/a2_receiver.yaml``: its options become the
+flowgraph's variables and the flowgraph runtime does the work (same blocks, same output as
+``argosneo run a2_receiver``).
+"""
 
 from __future__ import annotations
 
-import json
+import signal
 import sys
-import time
 
 import click
 
 from argosneo import spec
 from argosneo.errors import ArgosneoError
+
+#: The shipped flowgraph this command runs.
+FLOWGRAPH = "a2_receiver"
 
 
 @click.command("replay")
@@ -36,55 +43,58 @@ def replay(path, output, samp_rate, center_freq, datatype, id_bits, pfa, polarit
     """Decode the Argos bursts in a capture (SigMF, raw .cf32/.cs16/.cs8/.cu8, IQ WAV).
 
     Writes one JSON object per decoded burst; a progress bar and a one-line summary go to
-    standard error.
+    standard error. Runs the shipped flowgraph a2_receiver (see `argosneo run`).
     """
     from tqdm import tqdm
 
     from argosneo.detect.carrier import DEFAULT_PFA
+    from argosneo.flowgraph import resolve_flowgraph
+    from argosneo.flowgraph.runtime import Runtime
+    from argosneo.flowgraph.schema import load_flowgraph
     from argosneo.io.reader import open_capture
-    from argosneo.receiver import A2Receiver, DecodedBurst
+    from argosneo.receiver import DecodedBurst
 
-    reader = open_capture(path, samp_rate=samp_rate, center_freq=center_freq, datatype=datatype)
-    info = reader.info
-    forced = {"auto": None, "normal": 1, "inverted": -1}[polarity]
-    receiver = A2Receiver(info, id_bits=int(id_bits), pfa=pfa or DEFAULT_PFA, polarity=forced,
-                          keep_rejected=all_bursts)
-    out = sys.stdout if output is None else open(output, "w", encoding="utf-8")
+    # Open the capture here first: a bad input is reported in the capture's own words (not as
+    # a flowgraph parameter problem), and --annotate needs to know what kind of file it is.
+    with open_capture(path, samp_rate=samp_rate, center_freq=center_freq, datatype=datatype) as reader:
+        info = reader.info
+    fg = load_flowgraph(resolve_flowgraph(FLOWGRAPH), variables={
+        "input": path, "output": "-" if output is None else output,
+        "samp_rate": samp_rate, "center_freq": center_freq, "datatype": datatype,
+        "id_bits": int(id_bits), "pfa": pfa or DEFAULT_PFA, "polarity": polarity,
+        "all_bursts": bool(all_bursts), "chunk_size": chunk_size})
     decoded: list[DecodedBurst] = []
 
-    def emit(items):
-        for item in items:
-            out.write(json.dumps(item.to_record()) + "\n")
-            out.flush()   # a decoded burst is never lost, whatever happens next
-            if isinstance(item, DecodedBurst):
-                decoded.append(item)
+    def keep_decoded(port, items):
+        decoded.extend(b for b in items if isinstance(b, DecodedBurst))
 
-    started = time.perf_counter()
     bar = tqdm(total=info.total_samples, unit="S", unit_scale=True, desc="replay",
                disable=no_progress or None, file=sys.stderr, leave=False)
-    interrupted = False
+    rt = Runtime(fg, mode="offline", progress=bar.update, taps={"a2": keep_decoded})
+    interrupts = []
+
+    def on_sigint(signum, frame):
+        interrupts.append(signum)
+        if len(interrupts) > 1:
+            raise KeyboardInterrupt
+        rt.stop()    # what was read is decoded and written (held bursts too), then we stop
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
     try:
-        for chunk in reader.chunks(chunk_size):
-            emit(receiver.process(chunk))
-            bar.update(len(chunk.samples))
-    except KeyboardInterrupt:
-        interrupted = True
+        summary = rt.run()
     finally:
-        emit(receiver.flush())
+        signal.signal(signal.SIGINT, previous)
         bar.close()
-        if output is not None:
-            out.close()
-    elapsed = time.perf_counter() - started
-    seconds = receiver.stats.samples / info.sample_rate
-    rtf = seconds / elapsed if elapsed > 0 else float("inf")
-    stats = receiver.stats
+    stats = rt.blocks["a2"].rx.stats if rt.blocks["a2"].rx is not None else None
+    seconds = summary.samples / summary.sample_rate
+    rtf = summary.realtime_factor
     click.echo(
         f"argosneo replay: {len(decoded)} bursts decoded from {seconds:.1f} s of samples "
-        f"({stats.detections} carriers detected, {stats.rejected} not decoded) "
-        f"in {elapsed:.1f} s, {rtf:.1f}x real time", err=True)
+        f"({stats.detections if stats else 0} carriers detected, {stats.rejected if stats else 0} not decoded) "
+        f"in {summary.seconds:.1f} s, {rtf:.1f}x real time", err=True)
     if annotate and decoded:
         _annotate(reader, decoded)
-    if interrupted:
+    if summary.interrupted:
         raise click.exceptions.Abort()
 
 

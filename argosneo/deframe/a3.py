@@ -9,6 +9,7 @@ Q Manchester QPSK after an 82 ms carrier) follows one student model and is UNCON
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -22,6 +23,8 @@ MIN_EBN0_DB = 1.0
 #: Sync-word bit errors (of 30) accepted in the receiver: the A3/ZE demodulator's own default
 #: (8) lets a mis-timed lock through as a wrong "ZE" decode.
 MAX_SYNC_BIT_ERRORS = 2
+#: Carrier-onset guesses tried around the detector's (s): the detection frame is 65 ms long.
+COARSE_START_SHIFTS_S = (-0.06, -0.04, -0.02, 0.0, 0.02, 0.04)
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,21 @@ class A3BurstDemodulator:
         self._demodulator = A3Demodulator(max_sync_bit_errors=MAX_SYNC_BIT_ERRORS)
 
     def demodulate(self, window):
-        d = self._demodulator.demodulate(window)
+        # the A3/ZE demodulator wants the carrier onset within ~10 ms, the detector gives it to a
+        # frame (65 ms): try onsets across the frame and keep the cleanest sync
+        best, reasons = None, []
+        for shift in COARSE_START_SHIFTS_S:
+            try:
+                d = self._demodulator.demodulate(
+                    dataclasses.replace(window, coarse_start_s=window.coarse_start_s + shift))
+            except DemodulationRejected as exc:
+                reasons.append(str(exc))
+                continue
+            if best is None or (d.sync_bit_errors, -d.score) < (best.sync_bit_errors, -best.score):
+                best = d
+        if best is None:
+            raise DemodulationRejected(reasons[0] if reasons else "no A3/ZE sync")
+        d = best
         if not d.tail_ok:
             raise DemodulationRejected("decoded tail is not all zeros")
         if d.format == "A3" and not d.length_code_ok:

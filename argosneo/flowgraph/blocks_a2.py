@@ -2,11 +2,14 @@
 
 ``a2_receiver`` is the whole chain — channelizer, carrier detector, demodulator, deframer — as
 one block: samples in, decoded bursts out. Its false-alarm probability (detection threshold)
-changes in flight at an exact sample, and the bursts in progress keep decoding.
+changes in flight at an exact sample, and the bursts in progress keep decoding. A device retune
+(a discontinuity with a new centre frequency) starts a fresh receiver at the new centre, so the
+absolute frequencies stay right.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from argosneo import spec
@@ -48,6 +51,7 @@ class A2ReceiverBlock(Block):
         self._kw = dict(id_bits=id_bits, pfa=pfa, polarity=_POLARITY[polarity], keep_rejected=keep_rejected,
                         num_channels=num_channels)
         self.rx = None
+        self._retired: list = []     # stats of the receivers replaced at retunes
 
     @classmethod
     def output_rates(cls, params, input_rates):
@@ -61,12 +65,33 @@ class A2ReceiverBlock(Block):
     def process(self, item, port="in"):
         if not isinstance(item, SampleChunk):
             raise FlowgraphError(f"a2_receiver: takes sample chunks, got {type(item).__name__}")
+        out = []
+        if self.rx is not None and item.discontinuity and item.info.center_freq != self.rx.info.center_freq:
+            # A device retune (soapy_source center_freq): the receiver reports absolute
+            # frequencies from the centre it was built with, so the bursts received before the
+            # retune are finished by the old receiver and a new one takes the stream from here.
+            # The retuned chunk is a discontinuity: nothing could be stitched across it anyway.
+            # (A phase-continuous digital shift, frequency_shift, keeps the receiver and its
+            # bursts in progress; their absolute frequency then uses the old centre.)
+            out.extend(self._retuned(self.rx.flush()))
+            self._retired.append(self.rx.stats)
+            self.rx = None
         if self.rx is None:
             from argosneo.receiver import A2Receiver
 
             self.rx = A2Receiver(item.info, **self._kw)
-        out = self.rx.process(item)
+        out.extend(self.rx.process(item))
         return [("out", out)] if out else []
+
+    @staticmethod
+    def _retuned(items):
+        """Bursts cut by a retune say so (the receiver's flush calls it the end of the input)."""
+        out = []
+        for b in items:
+            if getattr(b, "reason", None) == "cut by the end of the input" and dataclasses.is_dataclass(b):
+                b = dataclasses.replace(b, reason="cut by a retune")
+            out.append(b)
+        return out
 
     def flush(self):
         if self.rx is None:
@@ -88,6 +113,6 @@ class A2ReceiverBlock(Block):
     def state(self):
         if self.rx is None:
             return {"pfa": self._kw["pfa"]}
-        s = self.rx.stats
-        return {"pfa": self.rx.pfa, "detections": s.detections, "decoded": s.decoded, "rejected": s.rejected,
-                "duplicates": s.duplicates, "discontinuities": s.discontinuities}
+        keys = ("detections", "decoded", "rejected", "duplicates", "discontinuities")
+        totals = {k: sum(getattr(s, k) for s in [*self._retired, self.rx.stats]) for k in keys}
+        return {"pfa": self.rx.pfa, **totals, "retunes": len(self._retired)}

@@ -179,8 +179,14 @@ class SoapySourceBlock(SourceBlock):
         if self._src is None:
             return {}
         st = self._src.stats
-        return {"samples": st.samples, "overflows": st.overflows, "dropped_samples": st.dropped_estimate,
-                "reopens": st.reopens, "center_freq": self._src.info.center_freq}
+        out = {"samples": st.samples, "overflows": st.overflows, "dropped_samples": st.dropped_estimate,
+               "reopens": st.reopens, "center_freq": self._src.info.center_freq}
+        if self._src.device is not None:
+            try:
+                out["gain"] = self._src.get_gain()     # as the device reports it
+            except Exception:  # noqa: BLE001 - a device mid-reopen must not break a status request
+                pass
+        return out
 
 
 def to_jsonable(obj: Any):
@@ -220,11 +226,20 @@ class JsonlSink(Block):
     outputs = ()
     output_path_params: ClassVar[tuple[str, ...]] = ("path",)
     params = (
-        Param("path", str, required=True, doc="output .jsonl file (relative: in the run's output directory)"),
+        Param("path", str, required=True, doc="output .jsonl file (relative: in the run's output directory; "
+              "'-': standard output)"),
         Param("append", bool, False, "append to an existing file instead of replacing it"),
     )
 
     def __init__(self, path, append=False):
+        if path == "-":
+            import sys
+
+            # standard output belongs to the process: written to, flushed, never closed
+            self._fp, self._owned = sys.stdout, False
+            self.path, self.records = path, 0
+            return
+        self._owned = True
         try:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             self._fp = open(path, "a" if append else "w", encoding="utf-8")
@@ -248,7 +263,7 @@ class JsonlSink(Block):
         return []
 
     def close(self) -> None:
-        if not self._fp.closed:
+        if self._owned and not self._fp.closed:
             self._fp.close()
 
     def state(self) -> dict:

@@ -135,11 +135,19 @@ class Runtime:
         ``log(message)`` for one-line reports (changes, drops); default: none.
     event_log : path-like, optional
         Also write every change and drop as a JSON line here.
+    progress : callable, optional
+        ``progress(n)`` after every ``n`` source samples have gone through the graph (processing
+        thread; for progress bars).
+    taps : dict, optional
+        ``{block_id: tap(port, item)}``: every item the block emits is also handed to ``tap``
+        (processing thread), so a command can see a block's output without a sink (e.g. the
+        decoded bursts that ``argosneo replay --annotate`` writes back to the capture).
     """
 
     def __init__(self, flowgraph: Flowgraph, *, configuration: str | None = None, mode: str | None = None,
                  queue_size: int | None = None, output_dir=None, log: Callable[[str], None] | None = None,
-                 event_log=None):
+                 event_log=None, progress: Callable[[int], None] | None = None,
+                 taps: dict[str, Callable[[str, Any], None]] | None = None):
         self.fg = flowgraph
         self.configuration = configuration or flowgraph.initial
         self._graph = flowgraph.graph_for(self.configuration)
@@ -153,6 +161,8 @@ class Runtime:
         self._log = log or (lambda msg: None)
         self._event_log_path = event_log
         self._event_fp = None
+        self._progress = progress
+        self._taps = dict(taps or {})
 
         self.blocks: dict[str, Any] = {}
         self.timing: dict[str, BlockTiming] = {}
@@ -180,7 +190,7 @@ class Runtime:
         kw = dict(params)
         for name in getattr(cls, "output_path_params", ()):
             v = kw.get(name)
-            if isinstance(v, str) and self.output_dir is not None and not os.path.isabs(v):
+            if isinstance(v, str) and v != "-" and self.output_dir is not None and not os.path.isabs(v):
                 kw[name] = str(self.output_dir / v)
         try:
             block = cls(**kw)
@@ -239,7 +249,10 @@ class Runtime:
                 t.seconds += perf() - t0
                 if o:
                     outs.extend(o)
+            tap = self._taps.get(bid)
             for port, item in outs:
+                if tap is not None:
+                    tap(port, item)
                 for dst, dport in vg.edges.get((bid, port), ()):
                     inbox.setdefault(dst, []).append((dport, item))
 
@@ -252,6 +265,8 @@ class Runtime:
         self.samples += len(chunk.samples)
         self.chunks += 1
         self.next_sample = chunk.end_sample
+        if self._progress is not None:
+            self._progress(len(chunk.samples))
 
     # ----------------------------------------------------------------------------- changes
     def _graph_for_command(self, cmd: dict) -> tuple[Graph, str]:
