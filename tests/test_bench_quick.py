@@ -143,3 +143,17 @@ def test_replay_bench_quick(tmp_path):
     assert all(r["ok"] == r["truth_bursts"] for r in data["load"])
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("argosneo-replay-")]   # cleaned up
     assert (tmp_path / "replay.png").stat().st_size > 1000
+
+
+def test_vld_bench_quick(tmp_path, capsys):
+    bench = _load("bench_vld")
+    assert bench.main(["--quick", "--out", str(tmp_path)]) == 0
+    data = json.loads((tmp_path / "vld.json").read_text())
+    points = {p["ebn0_db"]: p for p in data["points"]}
+    hi = points[16.0]
+    assert hi["bursts"] == 8 and hi["ok"] == 8 and hi["false_decodes"] == 0
+    assert abs(hi["cn0_dbhz"] - (16.0 + 23.0103)) < 1e-3   # Eb = power / 200 bit/s
+    lo = points[7.0]
+    assert sum(lo[k] for k in ("ok", "wrong_bits", "wrong_length", "wrong_format", "rejected", "missed")) == 8
+    assert 0 < lo["theory_per"] < 1
+    assert "VLD Eb/N0" in capsys.readouterr().out

@@ -1,4 +1,4 @@
-"""``argosneo synth``: write a synthetic PTT-A2 capture (SigMF) with its ground truth."""
+"""``argosneo synth``: write a synthetic Argos capture (PTT-A2, A4 VLD; SigMF) with its ground truth."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from argosneo.errors import ScenarioError
 _DATATYPES = ("cf32_le", "ci16_le", "ci8", "cu8")
 #: Per-platform summary lines printed at most (the truth file lists everything).
 _MAX_PLATFORM_LINES = 25
+#: ``--format`` choices and the formats they draw from (one per platform).
+_FORMAT_CHOICES = {"A2": ("A2",), "VLD": ("VLD",), "mixed": ("A2", "VLD")}
 
 
 def _parse_range(text: str | None, flag: str, *, integer: bool = False):
@@ -43,7 +45,11 @@ def _build_scenario(opts: dict):
     n_blocks = _parse_range(opts["n_blocks"] or "1,8", "--n-blocks", integer=True)
     if not 1 <= n_blocks[0] <= n_blocks[1] <= spec.A2_MAX_BLOCKS:
         raise ScenarioError(f"--n-blocks: must be within 1..{spec.A2_MAX_BLOCKS}, got {opts['n_blocks']!r}")
-    longest = spec.a2_burst_duration_s(n_blocks[1])
+    from argosneo.synth.vld import vld_burst_duration
+
+    formats = _FORMAT_CHOICES[opts["format"]]
+    longest = max(([spec.a2_burst_duration_s(n_blocks[1])] if "A2" in formats else [])
+                  + ([vld_burst_duration(max(spec.A4_VLD_BLOCKS))] if "VLD" in formats else []))
     if duration < longest:
         raise ScenarioError(f"--duration: {duration:g} s is shorter than one burst ({longest:g} s)")
     offset = opts["offset_range"] or (-spec.A2_BAND_HALF_WIDTH_HZ, spec.A2_BAND_HALF_WIDTH_HZ)
@@ -64,6 +70,7 @@ def _build_scenario(opts: dict):
         period_s=_parse_range(opts["period"] or "60", "--period"),
         n_blocks=n_blocks,
         id_bits=id_bits,
+        formats=formats,
         # every platform transmits at least once inside the capture
         first_tx_s=(0.0, duration - longest),
     )
@@ -122,6 +129,9 @@ def _fmt_bytes(n: int) -> str:
 @click.option("--n-blocks", default=None, metavar="N|LOW,HIGH", help="Message length N (1..8) [1,8].")
 @click.option("--id-bits", type=click.Choice(["20", "28", "mixed"]), default="28", show_default=True,
               help="Platform ID width.")
+@click.option("--format", "format", type=click.Choice(list(_FORMAT_CHOICES)), default="A2", show_default=True,
+              help="What the platforms transmit: PTT-A2, A4 VLD (random coded blocks, short or "
+                   "long), or mixed (drawn per platform).")
 @click.option("--seed", type=click.IntRange(0, None), default=None, help="Random seed [1].")
 @click.option("--datatype", type=click.Choice(_DATATYPES), default=None, help="Sample format [cf32_le].")
 @click.option("--start-time", default=None, metavar="ISO", help="UTC time of sample 0 [2026-11-25T12:00:00Z].")
@@ -129,7 +139,7 @@ def _fmt_bytes(n: int) -> str:
 @click.option("--no-noise", is_flag=True, help="Bursts only (levels still relative to unit noise).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def synth(out_base, scenario_file, no_progress, **opts):
-    """Write a synthetic PTT-A2 capture OUT_BASE.sigmf-meta/-data and OUT_BASE.truth.json.
+    """Write a synthetic Argos capture OUT_BASE.sigmf-meta/-data and OUT_BASE.truth.json.
 
     Without --scenario, random platforms are drawn from the flags; with it, the YAML file
     describes the platforms and --rate/--center-freq/--duration/--seed/--datatype/--start-time
@@ -144,6 +154,8 @@ def synth(out_base, scenario_file, no_progress, **opts):
                    if opts[k] is not None]
         if opts["id_bits"] != "28":
             flagged.append("--id-bits")
+        if opts["format"] != "A2":
+            flagged.append("--format")
         if flagged:
             raise ScenarioError(f"{', '.join(flagged)}: cannot be combined with --scenario "
                                 "(describe the platforms in the YAML file)")
@@ -174,7 +186,11 @@ def _print_summary(scenario, result) -> None:
         bs = per[pi]
         b = bs[0]
         times = ", ".join(f"{x.start_time_s:.3f}" for x in bs[:6]) + (" ..." if len(bs) > 6 else "")
-        click.echo(f"  {b.platform_id_hex:>10} ({b.id_bits}-bit) N={b.n_blocks} "
+        if b.format == "VLD":
+            what = f"{'VLD':>10} {'short' if b.n_blocks == 1 else 'long ':9}"
+        else:
+            what = f"{b.platform_id_hex:>10} ({b.id_bits}-bit) N={b.n_blocks}"
+        click.echo(f"  {what} "
                    f"offset {b.offset_hz:+10.1f} Hz drift {b.drift_hz_s:+6.1f} Hz/s "
                    f"Eb/N0 {b.ebn0_db:5.1f} dB: {len(bs)} burst{'s' if len(bs) != 1 else ''} at {times} s")
     if len(per) > len(shown):

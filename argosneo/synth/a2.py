@@ -243,9 +243,11 @@ def a2_chip_levels(bits) -> np.ndarray:
     return np.stack([first, -first], axis=1).reshape(-1).astype(np.int8)
 
 
-def a2_burst_duration(n_bits: int) -> float:
-    """Burst duration (s) for ``n_bits`` bits after the carrier: 0.16 s + n_bits / 400 s."""
-    return spec.A2_CARRIER_DURATION_S + 2 * int(n_bits) / spec.A2_CHIP_RATE
+def a2_burst_duration(n_bits: int, *, chip_rate: float = spec.A2_CHIP_RATE,
+                      carrier_s: float = spec.A2_CARRIER_DURATION_S) -> float:
+    """Burst duration (s) for ``n_bits`` bits after the carrier: ``carrier_s + 2·n_bits / chip_rate``
+    (A2: 0.16 s + n_bits / 400 s; A4 VLD: 0.16 s + n_bits / 200 s)."""
+    return carrier_s + 2 * int(n_bits) / chip_rate
 
 
 def a2_waveform_phase(
@@ -254,8 +256,10 @@ def a2_waveform_phase(
     *,
     beta: float = spec.A2_PHASE_DEVIATION_RAD,
     transition_fraction: float = spec.A2_CHIP_TRANSITION_FRACTION,
+    chip_rate: float = spec.A2_CHIP_RATE,
+    carrier_s: float = spec.A2_CARRIER_DURATION_S,
 ) -> np.ndarray:
-    """Modulation phase (rad) of an A2 burst at arbitrary times.
+    """Modulation phase (rad) of a residual-carrier biphase-L burst (A2, A4 VLD) at arbitrary times.
 
     Parameters
     ----------
@@ -269,6 +273,10 @@ def a2_waveform_phase(
         Fraction of a chip taken by each linear phase transition, centred on the chip
         boundary, in [0, 1). Applies to every boundary where the level changes, including
         carrier (0) → first chip.
+    chip_rate : float
+        Chips per second (two per bit): ``spec.A2_CHIP_RATE`` (800) for A2, 400 for A4 VLD.
+    carrier_s : float
+        Duration of the pure carrier before the first chip (s).
 
     Returns
     -------
@@ -285,7 +293,7 @@ def a2_waveform_phase(
     # ext[k + 1] is the level of chip k; chip -1 is the carrier (0); the last level is repeated
     # so that out-of-range look-ups stay valid (those samples are masked out below)
     ext = np.concatenate([[0.0], chips, [chips[-1] if n_chips else 0.0]])
-    x = (t - spec.A2_CARRIER_DURATION_S) * spec.A2_CHIP_RATE   # time in chips since modulation
+    x = (t - float(carrier_s)) * float(chip_rate)               # time in chips since modulation
     k = np.floor(x)
     u = x - k                                                    # position inside chip k, [0, 1)
     kc = np.clip(k, -1, n_chips).astype(np.int64)
@@ -318,8 +326,10 @@ def render_a2_burst(
     amplitude: float = 1.0,
     beta: float = spec.A2_PHASE_DEVIATION_RAD,
     transition_fraction: float = spec.A2_CHIP_TRANSITION_FRACTION,
+    chip_rate: float = spec.A2_CHIP_RATE,
+    carrier_s: float = spec.A2_CARRIER_DURATION_S,
 ) -> slice:
-    """Add (the part of) an A2 burst that falls inside a sample buffer.
+    """Add (the part of) an A2 (or A4 VLD) burst that falls inside a sample buffer.
 
     Sample ``n`` (absolute index) is at time ``t = (n − start_sample) / sample_rate`` from the
     burst start and receives ``amplitude · exp(j(phase0 + 2π(f0·t + drift·t²/2) + φ(t)))``
@@ -349,8 +359,8 @@ def render_a2_burst(
         Carrier phase at the burst start (rad).
     amplitude : float
         Envelope amplitude (the burst's power is ``amplitude**2``).
-    beta, transition_fraction : float
-        Modulation parameters (see :func:`a2_waveform_phase`).
+    beta, transition_fraction, chip_rate, carrier_s : float
+        Modulation parameters (see :func:`a2_waveform_phase`); the defaults are A2's.
 
     Returns
     -------
@@ -359,7 +369,7 @@ def render_a2_burst(
     """
     fs = float(sample_rate)
     n_bits = int(np.asarray(bits).size)
-    duration = a2_burst_duration(n_bits)
+    duration = a2_burst_duration(n_bits, chip_rate=chip_rate, carrier_s=carrier_s)
     # first sample at t >= 0 and first sample at t >= duration (exclusive end)
     n_begin = math.ceil(start_sample)
     n_end = math.ceil(start_sample + duration * fs)
@@ -371,7 +381,8 @@ def render_a2_burst(
     t = (n - math.floor(start_sample)).astype(np.float64)
     t -= start_sample - math.floor(start_sample)   # keeps precision for large sample indices
     t /= fs
-    phi = a2_waveform_phase(bits, t, beta=beta, transition_fraction=transition_fraction)
+    phi = a2_waveform_phase(bits, t, beta=beta, transition_fraction=transition_fraction,
+                            chip_rate=chip_rate, carrier_s=carrier_s)
     phi += 2.0 * math.pi * (offset_hz + 0.5 * drift_hz_s * t) * t
     phi += phase0
     sl = slice(lo - int(first_sample), hi - int(first_sample))

@@ -1,4 +1,4 @@
-"""The PTT-A2 emulator: schedule every burst of a scenario, render any span of samples, write
+"""The transmitter emulator (PTT-A2 and A4 VLD): schedule every burst of a scenario, render any span of samples, write
 SigMF captures with a ground-truth file.
 
 Everything random is drawn from the scenario seed, in advance (:meth:`Emulator.schedule`), so a
@@ -29,7 +29,7 @@ import numpy as np
 
 from argosneo import spec
 from argosneo.errors import ScenarioError
-from argosneo.synth import a2
+from argosneo.synth import a2, vld
 from argosneo.synth.scenario import Platform, Scenario, ebn0_to_cn0
 
 __all__ = [
@@ -76,6 +76,12 @@ class BurstTruth:
     ``offset_hz + drift_hz_s · t``. ``amplitude`` is in physical units (noise variance
     ``noise_variance`` of the scenario); multiply by the capture's ``sample_scale`` for file
     full-scale units.
+
+    ``format`` is ``"A2"`` or ``"VLD"``. For VLD, ``bits`` is the over-air stream (sync, 2-bit
+    length field, coded blocks), ``length_code`` the 2-bit field, ``platform_id`` is ``None``
+    unless the blocks are the known-answer stream (which encodes 0x1234567), and the
+    receiver-comparable fields are :attr:`over_air_hex`, :attr:`over_air_tail_bits` and
+    :attr:`blocks_hex`; Eb/N0 uses Eb = power / 200 bit/s.
     """
 
     index: int
@@ -100,15 +106,41 @@ class BurstTruth:
     phase0_rad: float
     beta: float
     bits: np.ndarray = field(repr=False)
+    format: str = "A2"
 
     @property
     def sample_count(self) -> int:
         return self.end_sample - self.start_sample
 
     @property
+    def header_bits(self) -> int:
+        """Sync + length field bits before the message."""
+        if self.format == "VLD":
+            return spec.A4_VLD_SYNC_BITS + spec.A4_VLD_LENGTH_BITS
+        return spec.A2_SYNC_BITS + spec.A2_LENGTH_FIELD_BITS
+
+    @property
     def message_bits(self) -> np.ndarray:
-        """Platform ID + data (after sync and length)."""
-        return self.bits[spec.A2_SYNC_BITS + spec.A2_LENGTH_FIELD_BITS:]
+        """A2: platform ID + data; VLD: the coded blocks (everything after sync and length)."""
+        return self.bits[self.header_bits:]
+
+    @property
+    def over_air_hex(self) -> str:
+        """Whole hex digits (no prefix) of the over-air stream after the carrier, as in the
+        receiver's VLD records."""
+        return vld.hex_and_tail(self.bits)[0]
+
+    @property
+    def over_air_tail_bits(self) -> str:
+        """The last ``len(bits) % 4`` over-air bits as a '0'/'1' string."""
+        return vld.hex_and_tail(self.bits)[1]
+
+    @property
+    def blocks_hex(self) -> list[str]:
+        """VLD: each 45-bit coded block as hex (no prefix, zero-padded to 12 digits)."""
+        n = spec.A4_VLD_CODED_BLOCK_BITS
+        m = self.message_bits
+        return [format(a2.bits_to_int(m[i:i + n]), f"0{(n + 3) // 4}X") for i in range(0, m.size, n)]
 
     @property
     def message_hex(self) -> str:
@@ -123,7 +155,9 @@ class BurstTruth:
         return a2.bits_to_hex(self.data_bits)
 
     @property
-    def platform_id_hex(self) -> str:
+    def platform_id_hex(self) -> str | None:
+        if self.platform_id is None:
+            return None
         return f"0x{self.platform_id:0{math.ceil(self.id_bits / 4)}X}"
 
     @property
@@ -140,10 +174,12 @@ class BurstTruth:
 
     def to_dict(self) -> dict:
         """JSON-ready form (the truth file's ``bursts`` entries)."""
-        return {
-            "index": self.index, "platform_index": self.platform_index,
+        is_vld = self.format == "VLD"
+        d = {
+            "index": self.index, "format": self.format, "platform_index": self.platform_index,
             "platform_id": self.platform_id_hex, "id_bits": self.id_bits,
-            "n_blocks": self.n_blocks, "length_code": f"{self.length_code:04b}",
+            "n_blocks": self.n_blocks,
+            "length_code": format(self.length_code, "02b" if is_vld else "04b"),
             "start_sample": self.start_sample, "start_sample_exact": self.start_sample_exact,
             "start_frac": self.start_frac, "end_sample": self.end_sample,
             "start_time_s": self.start_time_s, "start_time_utc": _iso(self.start_time_utc),
@@ -151,9 +187,13 @@ class BurstTruth:
             "frequency_hz": self.frequency_hz, "drift_hz_s": self.drift_hz_s,
             "ebn0_db": self.ebn0_db, "cn0_dbhz": self.cn0_dbhz, "amplitude": self.amplitude,
             "phase0_rad": self.phase0_rad, "beta": self.beta,
-            "message_hex": self.message_hex, "data_hex": self.data_hex,
+            "message_hex": self.message_hex, "data_hex": None if is_vld else self.data_hex,
             "bits": "".join("1" if b else "0" for b in self.bits),
         }
+        if is_vld:
+            d.update(over_air_hex=self.over_air_hex, over_air_tail_bits=self.over_air_tail_bits,
+                     blocks_hex=self.blocks_hex)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "BurstTruth":
@@ -161,7 +201,8 @@ class BurstTruth:
         when = _dt.datetime.fromisoformat(d["start_time_utc"].replace("Z", "+00:00"))
         return cls(
             index=int(d["index"]), platform_index=int(d["platform_index"]),
-            platform_id=int(d["platform_id"], 16), id_bits=int(d["id_bits"]),
+            platform_id=None if d["platform_id"] is None else int(d["platform_id"], 16),
+            id_bits=int(d["id_bits"]),
             n_blocks=int(d["n_blocks"]), length_code=int(d["length_code"], 2),
             start_sample=int(d["start_sample"]), start_sample_exact=float(d["start_sample_exact"]),
             start_frac=float(d["start_frac"]), end_sample=int(d["end_sample"]),
@@ -171,6 +212,7 @@ class BurstTruth:
             ebn0_db=float(d["ebn0_db"]), cn0_dbhz=float(d["cn0_dbhz"]),
             amplitude=float(d["amplitude"]), phase0_rad=float(d["phase0_rad"]),
             beta=float(d["beta"]), bits=np.array([c == "1" for c in d["bits"]], dtype=np.uint8),
+            format=d.get("format", "A2"),
         )
 
 
@@ -237,7 +279,10 @@ class Emulator:
             dur = p.burst_duration_s
             f_end = p.offset_hz + p.drift_hz_s * dur
             f_lo, f_hi = min(p.offset_hz, f_end), max(p.offset_hz, f_end)
-            n_data = a2.a2_data_bit_count(p.id_bits, p.n_blocks)
+            is_vld = p.format == "VLD"
+            n_data = (spec.A4_VLD_CODED_BLOCK_BITS * p.n_blocks if is_vld
+                      else a2.a2_data_bit_count(p.id_bits, p.n_blocks))
+            random_data = p.data == "random" and not (is_vld and p.vld_blocks == "known_answer")
             first_given = p.first_tx_s is not None
             first = p.first_tx_s if first_given else float(rng.uniform(0.0, p.period_s))
             k = 0
@@ -246,7 +291,8 @@ class Emulator:
                 if nominal - p.jitter_s >= sc.duration_s:
                     break
                 # fixed draw order per burst (data, phase, time) keeps bursts reproducible
-                data = rng.integers(0, 2, n_data, dtype=np.uint8) if p.data == "random" else p.data
+                # (for VLD the "data" are the coded blocks, random or the known answer)
+                data = rng.integers(0, 2, n_data, dtype=np.uint8) if random_data else p.data
                 phase0 = float(rng.uniform(0.0, 2.0 * math.pi))
                 jittered = p.jitter_s > 0 and not (k == 0 and first_given)
                 start = nominal + (float(rng.uniform(-p.jitter_s, p.jitter_s)) if jittered else 0.0)
@@ -270,7 +316,11 @@ class Emulator:
                     t0s[n_placed], t1s[n_placed] = start, start + dur
                     f0s[n_placed], f1s[n_placed] = f_lo, f_hi
                     n_placed += 1
-                    bits = a2.a2_frame_bits(p.platform_id, p.id_bits, data, p.n_blocks)
+                    if is_vld:
+                        coded = data if random_data else vld.vld_known_answer_blocks(p.n_blocks)
+                        bits = vld.vld_frame_bits(coded, p.n_blocks)
+                    else:
+                        bits = a2.a2_frame_bits(p.platform_id, p.id_bits, data, p.n_blocks)
                     placed.append((start, pi, bits, phase0))
                 k += 1
 
@@ -280,17 +330,23 @@ class Emulator:
             p = self.platforms[pi]
             exact = start * fs
             first_n = math.ceil(exact)
-            dur = a2.a2_burst_duration(bits.size)
+            is_vld = p.format == "VLD"
+            dur = p.burst_duration_s
             ebn0 = p.level_ebn0_db
+            pid = p.platform_id
+            if is_vld and p.vld_blocks != "known_answer":
+                pid = None      # random coded blocks encode no ID
             bursts.append(BurstTruth(
-                index=idx, platform_index=pi, platform_id=p.platform_id, id_bits=p.id_bits,
-                n_blocks=p.n_blocks, length_code=a2.a2_length_code(p.n_blocks),
+                index=idx, platform_index=pi, platform_id=pid, id_bits=p.id_bits,
+                n_blocks=p.n_blocks,
+                length_code=vld.vld_length_field(p.n_blocks) if is_vld else a2.a2_length_code(p.n_blocks),
                 start_sample=first_n, start_sample_exact=exact, start_frac=first_n - exact,
                 end_sample=math.ceil(exact + dur * fs),
                 start_time_s=start, start_time_utc=sc.start_time + _dt.timedelta(seconds=start),
                 duration_s=dur, offset_hz=p.offset_hz, frequency_hz=sc.center_freq + p.offset_hz,
-                drift_hz_s=p.drift_hz_s, ebn0_db=ebn0, cn0_dbhz=ebn0_to_cn0(ebn0),
-                amplitude=sc.amplitude_for(ebn0), phase0_rad=phase0, beta=p.beta, bits=bits,
+                drift_hz_s=p.drift_hz_s, ebn0_db=ebn0, cn0_dbhz=ebn0_to_cn0(ebn0, p.format),
+                amplitude=sc.amplitude_for(ebn0, p.format), phase0_rad=phase0, beta=p.beta, bits=bits,
+                format=p.format,
             ))
         self._starts = np.array([b.start_sample for b in bursts], dtype=np.int64)
         self._ends = np.array([b.end_sample for b in bursts], dtype=np.int64)
@@ -376,7 +432,8 @@ class Emulator:
         acc = np.zeros(count, dtype=np.complex128)
         sc = self.scenario
         for b in self.bursts_in(start_sample, count):
-            a2.render_a2_burst(
+            render = vld.render_vld_burst if b.format == "VLD" else a2.render_a2_burst
+            render(
                 acc, start_sample, sample_rate=sc.sample_rate, start_sample=b.start_sample_exact,
                 bits=b.bits, offset_hz=b.offset_hz, drift_hz_s=b.drift_hz_s, phase0=b.phase0_rad,
                 amplitude=b.amplitude, beta=b.beta, transition_fraction=sc.transition_fraction,
@@ -414,8 +471,8 @@ class Emulator:
                 "noise_variance_full_scale": (sc.noise_variance if sc.add_noise else 0.0) * scale ** 2,
                 "level_reference_noise_variance": sc.noise_variance,
                 "units": "amplitude and noise_variance are physical; file samples = physical x sample_scale",
-                "calibration": "Eb = amplitude^2 / 400 bit/s; N0 = noise_variance / sample_rate; "
-                               "C/N0 = Eb/N0 + 10 log10(400)",
+                "calibration": "Eb = amplitude^2 / R (R = 400 bit/s for A2, 200 bit/s for VLD); "
+                               "N0 = noise_variance / sample_rate; C/N0 = Eb/N0 + 10 log10(R)",
                 "bit_one_first_chip_sign": spec.A2_BIT_ONE_FIRST_CHIP_SIGN,
                 "transition_fraction": sc.transition_fraction,
             },
@@ -499,7 +556,8 @@ def write_capture(
     """Synthesise a scenario into a SigMF recording plus ``<base>.truth.json``.
 
     Samples are rendered and written chunk by chunk (memory stays bounded for hour-long
-    captures). One SigMF annotation per burst: label ``A2 <platform_id>``, frequency edges
+    captures). One SigMF annotation per burst: label ``A2 <platform_id>`` or ``VLD short|long
+    <over-air hex>``, frequency edges
     ±1.6 kHz around the carrier (widened by the drift over the burst), comment with N and Eb/N0.
 
     Parameters
@@ -529,7 +587,7 @@ def write_capture(
     sc = scenario
     total = emu.total_samples
     desc = sc.description or (
-        f"argosneo synthetic PTT-A2 capture: {len(bursts)} bursts from {len(emu.platforms)} platforms, "
+        f"argosneo synthetic Argos capture ({', '.join(sorted({b.format for b in bursts})) or 'no bursts'}): {len(bursts)} bursts from {len(emu.platforms)} platforms, "
         f"seed {sc.seed}")
     with SigMFWriter(
         path_base, sample_rate=sc.sample_rate, center_freq=sc.center_freq, datatype=sc.datatype,
@@ -547,15 +605,22 @@ def write_capture(
         for b in bursts:
             f_start = b.frequency_hz
             f_end = f_start + b.drift_hz_s * b.duration_s
+            levels = (f"Eb/N0={b.ebn0_db:.1f} dB C/N0={b.cn0_dbhz:.1f} dB-Hz offset={b.offset_hz:+.1f} Hz "
+                      f"drift={b.drift_hz_s:+.1f} Hz/s")
+            if b.format == "VLD":
+                kind = "short" if b.n_blocks == 1 else "long"
+                label = f"VLD {kind} {b.over_air_hex}+{b.over_air_tail_bits}"
+                comment = f"A4 VLD {kind} ({b.n_blocks} coded block(s)) {levels} blocks={','.join(b.blocks_hex)}"
+            else:
+                label = f"A2 {b.platform_id_hex}"
+                comment = f"PTT-A2 N={b.n_blocks} ({b.id_bits}-bit ID) {levels} message={b.message_hex}"
             writer.add_annotation(
                 b.start_sample, b.sample_count,
-                label=f"A2 {b.platform_id_hex}",
-                comment=(f"PTT-A2 N={b.n_blocks} ({b.id_bits}-bit ID) Eb/N0={b.ebn0_db:.1f} dB "
-                         f"C/N0={b.cn0_dbhz:.1f} dB-Hz offset={b.offset_hz:+.1f} Hz "
-                         f"drift={b.drift_hz_s:+.1f} Hz/s message={b.message_hex}"),
+                label=label,
+                comment=comment,
                 freq_lower_edge=min(f_start, f_end) - ANNOTATION_HALF_WIDTH_HZ,
                 freq_upper_edge=max(f_start, f_end) + ANNOTATION_HALF_WIDTH_HZ,
-                extra={"burst_index": b.index, "platform_id": b.platform_id_hex, "n_blocks": b.n_blocks,
+                extra={"burst_index": b.index, "format": b.format, "platform_id": b.platform_id_hex, "n_blocks": b.n_blocks,
                        "ebn0_db": b.ebn0_db, "offset_hz": b.offset_hz, "drift_hz_s": b.drift_hz_s,
                        "start_sample_exact": b.start_sample_exact},
             )

@@ -1,4 +1,5 @@
-"""Emulator scenarios: the capture (rate, centre, duration, noise) and the PTT-A2 platforms in it.
+"""Emulator scenarios: the capture (rate, centre, duration, noise) and the platforms in it
+(PTT-A2 and A4 VLD transmitters).
 
 A scenario is built in Python (:class:`Scenario`, :class:`Platform`, :class:`CrowdSpec`) or read
 from YAML with :meth:`Scenario.from_yaml`::
@@ -13,6 +14,7 @@ from YAML with :meth:`Scenario.from_yaml`::
     avoid_collisions: true
     platforms:
       - platform_id: 0x1234567
+        format: A2                # A2 (default) or VLD
         id_bits: 28
         n_blocks: 2
         data: random              # or an integer / "0x..." / a list of bits
@@ -22,6 +24,10 @@ from YAML with :meth:`Scenario.from_yaml`::
         offset_hz: 12e3
         drift_hz_s: 0
         ebn0_db: 20               # or cn0_dbhz
+      - format: VLD               # A4 VLD: no platform_id needed (the block code is unknown)
+        n_blocks: 3               # 1 = short, 3 = long
+        vld_blocks: known_answer  # the CNES example stream (ID 0x1234567), or random
+        offset_hz: -20e3
     crowd:                        # many random platforms, drawn from the seed
       count: 200
       offset_range_hz: [-100e3, 100e3]
@@ -30,13 +36,16 @@ from YAML with :meth:`Scenario.from_yaml`::
       period_s: [45, 90]
       n_blocks: [1, 8]
       id_bits: 28
+      formats: [A2, VLD]          # format drawn per platform (default A2 only)
 
 Numbers may be written in YAML as ``250e3`` (PyYAML reads that as a string; it is accepted).
 
-Level calibration (``argos-spec.md`` §2): ``Eb = burst power / 400 bit/s`` and
-``N0 = complex noise variance per sample / sample_rate``, so a burst of amplitude A has
-``Eb/N0 = A²·fs / (400·σ²)`` and ``C/N0 = Eb/N0 + 10·log10(400)`` dB-Hz. With ``noise: none``
-the levels are computed against a unit-variance reference but no noise is added.
+Level calibration (``argos-spec.md`` §2): ``Eb = burst power / R`` with R the format's over-air
+bit rate (400 bit/s for A2, 200 bit/s for A4 VLD) and ``N0 = complex noise variance per sample /
+sample_rate``, so a burst of amplitude A has ``Eb/N0 = A²·fs / (R·σ²)`` and
+``C/N0 = Eb/N0 + 10·log10(R)`` dB-Hz (a VLD burst at the same Eb/N0 as an A2 burst has half its
+power). With ``noise: none`` the levels are computed against a unit-variance reference but no
+noise is added.
 """
 
 from __future__ import annotations
@@ -50,9 +59,14 @@ import numpy as np
 
 from argosneo import spec
 from argosneo.errors import ScenarioError
-from argosneo.synth import a2
+from argosneo.synth import a2, vld
 
-__all__ = ["Platform", "CrowdSpec", "Scenario", "DEFAULT_START_TIME", "ebn0_to_cn0", "cn0_to_ebn0"]
+__all__ = ["Platform", "CrowdSpec", "Scenario", "DEFAULT_START_TIME", "ebn0_to_cn0", "cn0_to_ebn0",
+           "FORMATS", "format_bit_rate"]
+
+#: Formats the emulator transmits.
+FORMATS = ("A2", "VLD")
+_BIT_RATES = {"A2": spec.A2_BIT_RATE, "VLD": spec.A4_VLD_BIT_RATE}
 
 #: Default UTC time of sample 0 (fixed so that scenarios are reproducible).
 DEFAULT_START_TIME = _dt.datetime(2026, 11, 25, 12, 0, 0, tzinfo=_dt.timezone.utc)
@@ -64,14 +78,25 @@ SYNTH_DATATYPES = ("cf32_le", "ci16_le", "ci8", "cu8")
 _STREAM_CROWD = 1
 
 
-def ebn0_to_cn0(ebn0_db: float) -> float:
-    """C/N0 (dB-Hz) of an A2 burst at ``ebn0_db`` (Eb = total power / 400 bit/s)."""
-    return float(ebn0_db) + 10.0 * math.log10(spec.A2_BIT_RATE)
+def format_bit_rate(fmt: str) -> float:
+    """Over-air bit rate (bit/s) of a format: 400 for ``"A2"``, 200 for ``"VLD"``."""
+    return _BIT_RATES[fmt]
 
 
-def cn0_to_ebn0(cn0_dbhz: float) -> float:
-    """Eb/N0 (dB) of an A2 burst at ``cn0_dbhz``."""
-    return float(cn0_dbhz) - 10.0 * math.log10(spec.A2_BIT_RATE)
+def ebn0_to_cn0(ebn0_db: float, fmt: str = "A2") -> float:
+    """C/N0 (dB-Hz) of a burst at ``ebn0_db`` (Eb = total power / the format's bit rate)."""
+    return float(ebn0_db) + 10.0 * math.log10(_BIT_RATES[fmt])
+
+
+def cn0_to_ebn0(cn0_dbhz: float, fmt: str = "A2") -> float:
+    """Eb/N0 (dB) of a burst of format ``fmt`` at ``cn0_dbhz``."""
+    return float(cn0_dbhz) - 10.0 * math.log10(_BIT_RATES[fmt])
+
+
+def _format(value, key: str = "format") -> str:
+    if not isinstance(value, str) or value.strip().upper() not in FORMATS:
+        raise ScenarioError(f"{key}: must be one of {', '.join(FORMATS)}, got {value!r}")
+    return value.strip().upper()
 
 
 # --- value checking (messages name the key; the caller prefixes the path) ----------------------
@@ -183,19 +208,22 @@ def _prefixed(where: str, exc: ScenarioError) -> ScenarioError:
 
 @dataclass
 class Platform:
-    """One PTT-A2 transmitter.
+    """One transmitter: PTT-A2 or A4 VLD.
 
     Parameters
     ----------
     platform_id : int
-        Platform ID (``< 2**id_bits``).
+        Platform ID (``< 2**id_bits``). Required for A2. For VLD it is only a label: the VLD
+        block code is unknown, so no ID can be encoded (defaults to 0x1234567 with
+        ``vld_blocks='known_answer'``, whose stream encodes that ID, and must then equal it;
+        0 with ``'random'``).
     id_bits : {20, 28}
-        ID width.
+        ID width (A2).
     n_blocks : int
-        N (1…8): the message is ``20 + 32·N`` bits.
+        A2: N (1…8), the message is ``20 + 32·N`` bits. VLD: 1 (short) or 3 (long) coded blocks.
     data : 'random', int, bytes or sequence of 0/1
-        Sensor data (``20 + 32·N − id_bits`` bits); ``'random'`` draws new data for every burst.
-        Normalised to ``'random'`` or an int.
+        A2 sensor data (``20 + 32·N − id_bits`` bits); ``'random'`` draws new data for every
+        burst. Normalised to ``'random'`` or an int. Must stay ``'random'`` for VLD.
     period_s : float
         Repetition period (s).
     jitter_s : float
@@ -217,9 +245,17 @@ class Platform:
     from_crowd : bool
         Set for platforms generated from a :class:`CrowdSpec` (those are the ones moved to avoid
         collisions).
+    format : {'A2', 'VLD'}
+        What the platform transmits: PTT-A2 (400 bit/s) or A4 VLD (200 bit/s, same modulation).
+    vld_blocks : {'random', 'known_answer'}, optional
+        VLD only (default ``'random'``): where the 45-bit coded blocks come from.
+        ``'known_answer'`` sends the CNES example stream for ID 0x1234567 (the block
+        0x0E328E76517B, once or three times); ``'random'`` draws 45 random coded bits per block
+        for every burst — since the real block code is unknown, these are not a valid encoding
+        of any message, but they go through the demodulator and deframer like real ones.
     """
 
-    platform_id: int
+    platform_id: int | None = None
     id_bits: int = spec.A2_DEFAULT_ID_BITS
     n_blocks: int = 1
     data: object = "random"
@@ -233,14 +269,26 @@ class Platform:
     beta: float = spec.A2_PHASE_DEVIATION_RAD
     name: str | None = None
     from_crowd: bool = False
+    format: str = "A2"
+    vld_blocks: str | None = None
 
     def __post_init__(self):
+        self.format = _format(self.format)
         self.id_bits = _int(self.id_bits, "id_bits")
         if self.id_bits not in spec.A2_ID_BITS_CHOICES:
             raise ScenarioError(f"id_bits: must be one of {spec.A2_ID_BITS_CHOICES}, got {self.id_bits}")
-        self.platform_id = _int(self.platform_id, "platform_id", lo=0, hi=(1 << self.id_bits) - 1)
-        self.n_blocks = _int(self.n_blocks, "n_blocks", lo=1, hi=spec.A2_MAX_BLOCKS)
-        if isinstance(self.data, str) and self.data.strip().lower() == "random":
+        is_random = isinstance(self.data, str) and self.data.strip().lower() == "random"
+        if self.format == "VLD":
+            self._check_vld(is_random)
+            is_random = True
+        else:
+            if self.vld_blocks is not None:
+                raise ScenarioError("vld_blocks: only for format VLD")
+            if self.platform_id is None:
+                raise ScenarioError("platform_id: missing (every A2 platform needs an ID)")
+            self.platform_id = _int(self.platform_id, "platform_id", lo=0, hi=(1 << self.id_bits) - 1)
+            self.n_blocks = _int(self.n_blocks, "n_blocks", lo=1, hi=spec.A2_MAX_BLOCKS)
+        if is_random:
             self.data = "random"
         else:
             try:
@@ -263,14 +311,40 @@ class Platform:
         self.name = None if self.name is None else str(self.name)
         self.from_crowd = bool(self.from_crowd)
 
+    def _check_vld(self, data_is_random: bool) -> None:
+        if not data_is_random:
+            raise ScenarioError("data: not used by format VLD (the block code is unknown; set vld_blocks)")
+        src = "random" if self.vld_blocks is None else self.vld_blocks
+        if not isinstance(src, str) or src.strip().lower() not in vld.VLD_BLOCK_SOURCES:
+            raise ScenarioError(f"vld_blocks: must be one of {', '.join(vld.VLD_BLOCK_SOURCES)}, got {src!r}")
+        self.vld_blocks = src.strip().lower()
+        self.n_blocks = _int(self.n_blocks, "n_blocks")
+        if self.n_blocks not in spec.A4_VLD_BLOCKS:
+            raise ScenarioError(f"n_blocks: VLD must be 1 (short) or 3 (long), got {self.n_blocks}")
+        known = self.vld_blocks == "known_answer"
+        if self.platform_id is None:
+            self.platform_id = vld.VLD_KNOWN_ANSWER_ID if known else 0
+        self.platform_id = _int(self.platform_id, "platform_id", lo=0, hi=(1 << self.id_bits) - 1)
+        if known and self.platform_id != vld.VLD_KNOWN_ANSWER_ID:
+            raise ScenarioError(f"platform_id: the VLD known-answer stream encodes "
+                                f"{vld.VLD_KNOWN_ANSWER_ID:#x}, got {self.platform_id:#x}")
+
+    @property
+    def bit_rate(self) -> float:
+        """Over-air bit rate (bit/s) of the platform's format."""
+        return _BIT_RATES[self.format]
+
     @property
     def level_ebn0_db(self) -> float:
-        """The platform's Eb/N0 (dB), whichever way its level was given."""
-        return self.ebn0_db if self.ebn0_db is not None else cn0_to_ebn0(self.cn0_dbhz)
+        """The platform's Eb/N0 (dB, Eb = power / the format's bit rate), whichever way its level
+        was given."""
+        return self.ebn0_db if self.ebn0_db is not None else cn0_to_ebn0(self.cn0_dbhz, self.format)
 
     @property
     def burst_duration_s(self) -> float:
         """Duration of each of this platform's bursts (s)."""
+        if self.format == "VLD":
+            return vld.vld_burst_duration(self.n_blocks)
         return spec.a2_burst_duration_s(self.n_blocks)
 
     @property
@@ -280,13 +354,19 @@ class Platform:
 
     def to_dict(self) -> dict:
         """YAML/JSON-ready description (inverse of the ``platforms:`` entries)."""
-        d = {
-            "platform_id": self.id_hex, "id_bits": self.id_bits, "n_blocks": self.n_blocks,
-            "data": self.data if self.data == "random" else
-            a2.bits_to_hex(a2.int_to_bits(self.data, a2.a2_data_bit_count(self.id_bits, self.n_blocks))),
+        d = {"format": self.format} if self.format != "A2" else {}
+        if self.format == "VLD":
+            d.update({"platform_id": self.id_hex, "n_blocks": self.n_blocks, "vld_blocks": self.vld_blocks})
+        else:
+            d.update({
+                "platform_id": self.id_hex, "id_bits": self.id_bits, "n_blocks": self.n_blocks,
+                "data": self.data if self.data == "random" else
+                a2.bits_to_hex(a2.int_to_bits(self.data, a2.a2_data_bit_count(self.id_bits, self.n_blocks))),
+            })
+        d.update({
             "period_s": self.period_s, "jitter_s": self.jitter_s, "first_tx_s": self.first_tx_s,
             "offset_hz": self.offset_hz, "drift_hz_s": self.drift_hz_s,
-        }
+        })
         if self.cn0_dbhz is not None:
             d["cn0_dbhz"] = self.cn0_dbhz
         else:
@@ -303,8 +383,8 @@ class Platform:
         """Build from a ``platforms:`` entry; errors name ``<where>.<key>``."""
         allowed = {f.name for f in fields(cls)} - {"from_crowd"}
         _check_keys(d, allowed, where)
-        if "platform_id" not in d:
-            raise ScenarioError(f"{where}.platform_id: missing (every platform needs an ID)")
+        if "platform_id" not in d and str(d.get("format", "A2")).strip().upper() != "VLD":
+            raise ScenarioError(f"{where}.platform_id: missing (every A2 platform needs an ID)")
         try:
             return cls(**d)
         except ScenarioError as exc:
@@ -316,7 +396,9 @@ class CrowdSpec:
     """A population of random platforms, drawn reproducibly from the scenario seed.
 
     Every range is ``(low, high)`` (uniform draw, one value per platform); ``n_blocks`` draws
-    integers in ``[low, high]`` inclusive, ``id_bits`` picks uniformly from its choices.
+    integers in ``[low, high]`` inclusive, ``id_bits`` picks uniformly from its choices, and so
+    does ``formats`` (``"A2"``, ``"VLD"``; a VLD platform is short or long with equal odds, with
+    random coded blocks, and ignores ``n_blocks``/``id_bits``).
     ``first_tx_s`` defaults to uniform in ``[0, period)``. ``jitter_fraction`` gives each
     platform ``jitter_s = fraction · period`` (Argos transmitters use ±10 %).
     """
@@ -332,8 +414,13 @@ class CrowdSpec:
     n_blocks: tuple[int, int] = (1, spec.A2_MAX_BLOCKS)
     id_bits: tuple[int, ...] = (spec.A2_DEFAULT_ID_BITS,)
     beta: tuple[float, float] = (spec.A2_PHASE_DEVIATION_RAD, spec.A2_PHASE_DEVIATION_RAD)
+    formats: tuple[str, ...] = ("A2",)
 
     def __post_init__(self):
+        fmts = self.formats if isinstance(self.formats, (list, tuple)) else (self.formats,)
+        if not fmts:
+            raise ScenarioError("formats: needs at least one choice")
+        self.formats = tuple(dict.fromkeys(_format(f, "formats") for f in fmts))
         self.count = _int(self.count, "count", lo=0, hi=1_000_000)
         self.offset_range_hz = _range(self.offset_range_hz, "offset_range_hz")
         if self.ebn0_db is not None and self.cn0_dbhz is not None:
@@ -376,6 +463,8 @@ class CrowdSpec:
         used = set(taken_ids)
         out = []
         for i in range(self.count):
+            # a format is drawn only when there is a choice, so A2-only crowds keep their draws
+            fmt = self.formats[int(rng.integers(len(self.formats)))] if len(self.formats) > 1 else self.formats[0]
             id_bits = int(self.id_bits[rng.integers(len(self.id_bits))])
             while True:
                 pid = int(rng.integers(1, 1 << id_bits))
@@ -385,9 +474,13 @@ class CrowdSpec:
             period = float(rng.uniform(*self.period_s))
             level = float(rng.uniform(*(self.ebn0_db or self.cn0_dbhz)))
             first = float(rng.uniform(*self.first_tx_s)) if self.first_tx_s else float(rng.uniform(0.0, period))
+            if fmt == "VLD":
+                n_blocks = spec.A4_VLD_BLOCKS[int(rng.integers(len(spec.A4_VLD_BLOCKS)))]
+            else:
+                n_blocks = int(rng.integers(self.n_blocks[0], self.n_blocks[1] + 1))
             out.append(Platform(
-                platform_id=pid, id_bits=id_bits,
-                n_blocks=int(rng.integers(self.n_blocks[0], self.n_blocks[1] + 1)),
+                platform_id=pid, id_bits=id_bits, n_blocks=n_blocks, format=fmt,
+                vld_blocks="random" if fmt == "VLD" else None,
                 data="random", period_s=period, jitter_s=self.jitter_fraction * period,
                 first_tx_s=first, offset_hz=float(rng.uniform(*self.offset_range_hz)),
                 drift_hz_s=float(rng.uniform(*self.drift_hz_s)),
@@ -403,6 +496,8 @@ class CrowdSpec:
             "jitter_fraction": self.jitter_fraction, "n_blocks": list(self.n_blocks),
             "id_bits": list(self.id_bits), "beta": list(self.beta),
         }
+        if self.formats != ("A2",):
+            d["formats"] = list(self.formats)
         if self.cn0_dbhz is not None:
             d["cn0_dbhz"] = list(self.cn0_dbhz)
         else:
@@ -529,11 +624,11 @@ class Scenario:
             self._expanded = list(self.platforms) + crowd
         return self._expanded
 
-    def amplitude_for(self, ebn0_db: float) -> float:
-        """Burst amplitude giving ``ebn0_db`` against this scenario's noise (Eb = A²/400,
-        N0 = σ²/fs)."""
+    def amplitude_for(self, ebn0_db: float, fmt: str = "A2") -> float:
+        """Burst amplitude giving ``ebn0_db`` against this scenario's noise (Eb = A²/R with R the
+        format's bit rate, N0 = σ²/fs)."""
         ebn0 = 10.0 ** (float(ebn0_db) / 10.0)
-        return math.sqrt(ebn0 * spec.A2_BIT_RATE * self.noise_variance / self.sample_rate)
+        return math.sqrt(ebn0 * _BIT_RATES[_format(fmt)] * self.noise_variance / self.sample_rate)
 
     # --- (de)serialisation ---------------------------------------------------------------------
 
