@@ -52,6 +52,9 @@ FOLLOW_HOLD_S = 0.2
 #: word is a new burst's carrier (a new carrier has 4× the power of a residual one at β = π/3,
 #: so a new burst up to 3 dB weaker than the followed one is still seen).
 NEW_CARRIER_JUMP = 2.0
+#: Channels transformed together: one block's spectra (64 × 8 KiB at 2.4 MS/s) stay in L2
+#: from the transpose through the FFT to the power and floor.
+_CHANNEL_BLOCK = 64
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,125 @@ class CarrierDetection:
 
 
 @numba.njit(cache=True)
+def _window_transpose(data, row0, window, c0, out):
+    """``out[k, n] = data[row0 + n, c0 + k] * window[n]``: a block of channels of one frame as
+    rows, ready for a row-wise FFT.
+
+    Both parts are scaled by the real window, which is exactly numpy's complex × real product,
+    so the FFT sees the same numbers as ``(data[...].T * window)``.
+    """
+    n_block, n_samp = out.shape
+    for n in range(n_samp):
+        w = window[n]
+        src = row0 + n
+        for k in range(n_block):
+            v = data[src, c0 + k]
+            out[k, n] = np.complex64(complex(v.real * w, v.imag * w))
+
+
+@numba.njit(cache=True)
+def _pairwise_block(a, lo, n):
+    """numpy's float32 sum of ``a[lo:lo+n]`` for ``n <= 128``: 8-way unrolled, then the rest."""
+    if n < 8:
+        res = np.float32(0.0)
+        for i in range(n):
+            res += a[lo + i]
+        return res
+    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
+    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+    i = 8
+    while i < n - (n % 8):
+        r0 += a[lo + i]
+        r1 += a[lo + i + 1]
+        r2 += a[lo + i + 2]
+        r3 += a[lo + i + 3]
+        r4 += a[lo + i + 4]
+        r5 += a[lo + i + 5]
+        r6 += a[lo + i + 6]
+        r7 += a[lo + i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[lo + i]
+        i += 1
+    return res
+
+
+@numba.njit(cache=True)
+def _pairwise_sum(a, lo, n):
+    """``a[lo:lo+n].sum()`` exactly as numpy sums a contiguous float32 row, so the noise floor
+    is bit-for-bit numpy's: blocks of at most 128 (:func:`_pairwise_block`), longer runs split
+    at ``n/2`` rounded down to a multiple of 8 and the halves added. numpy recurses; this walks
+    the same tree with an explicit stack (Numba's cache cannot hold a recursive function)."""
+    if n <= 128:
+        return _pairwise_block(a, lo, n)
+    st_lo = np.empty(64, np.int64)
+    st_n = np.empty(64, np.int64)
+    st_left = np.empty(64, np.float32)      # sum of the left half, once known
+    st_stage = np.empty(64, np.int64)       # 0 new, 1 left half pending, 2 right half pending
+    top = 0
+    st_lo[0], st_n[0], st_stage[0] = lo, n, 0
+    while True:
+        m = st_n[top]
+        if m > 128:
+            half = m // 2
+            half -= half % 8
+            st_stage[top] = 1
+            top += 1
+            st_lo[top], st_n[top], st_stage[top] = st_lo[top - 1], half, 0
+            continue
+        res = _pairwise_block(a, st_lo[top], m)
+        top -= 1
+        while top >= 0:
+            if st_stage[top] == 1:
+                # left half done: remember it and go down the right half
+                st_left[top] = res
+                st_stage[top] = 2
+                half = st_n[top] // 2
+                half -= half % 8
+                top += 1
+                st_lo[top], st_n[top], st_stage[top] = st_lo[top - 1] + half, st_n[top - 1] - half, 0
+                break
+            res = st_left[top] + res
+            top -= 1
+        if top < 0:
+            return res
+
+
+@numba.njit(cache=True)
+def _owned_power_floor(spectra, h, quiet_mean_factor, power, floor, scratch):
+    """Power of each channel's owned bins and its noise floor (see :meth:`CarrierDetector._frame`).
+
+    ``spectra`` is (channels, fft_size); ``power`` (channels, 2h+1) receives bins ``0..h`` then
+    ``−h..−1``; ``floor`` the truncated-mean floor: the mean of the bins below 4× the mean,
+    divided by ``quiet_mean_factor``. ``scratch`` is float32 of length 2h+1.
+    """
+    n_ch, n_fft = spectra.shape
+    n_own = 2 * h + 1
+    for c in range(n_ch):
+        row = power[c]
+        for j in range(h + 1):
+            v = spectra[c, j]
+            row[j] = v.real * v.real + v.imag * v.imag
+        for j in range(h):
+            v = spectra[c, n_fft - h + j]
+            row[h + 1 + j] = v.real * v.real + v.imag * v.imag
+        mean = _pairwise_sum(row, 0, n_own) / np.float32(n_own)
+        limit = np.float32(4.0) * mean
+        count = 0
+        for j in range(n_own):
+            p = row[j]
+            if p < limit:
+                scratch[j] = p
+                count += 1
+            else:
+                scratch[j] = np.float32(0.0)
+        quiet_sum = _pairwise_sum(scratch, 0, n_own)
+        f = np.float64(quiet_sum) / max(count, 1) / quiet_mean_factor
+        floor[c] = max(f, 1e-30)
+
+
+@numba.njit(cache=True)
 def _peaks_kernel(power, floor, threshold, lo_bins, hi_bins, out_ch, out_bin):
     """Local maxima above ``threshold * floor[ch]`` within each channel's owned bins.
 
@@ -76,15 +198,17 @@ def _peaks_kernel(power, floor, threshold, lo_bins, hi_bins, out_ch, out_bin):
     count = 0
     for ch in range(n_ch):
         level = threshold * floor[ch]
+        row = power[ch]
         for j in range(-lo_bins, hi_bins + 1):
-            b = j % n_bins
-            p = power[ch, b]
+            # almost every bin is below the level: test it before any neighbour arithmetic
+            b = j if j >= 0 else j + n_bins
+            p = row[b]
             if p <= level:
                 continue
             # the owned band's two edges are not neighbours of each other
-            if j > -lo_bins and p < power[ch, (b - 1) % n_bins]:
+            if j > -lo_bins and p < row[b - 1 if b > 0 else n_bins - 1]:
                 continue
-            if j < hi_bins and p < power[ch, (b + 1) % n_bins]:
+            if j < hi_bins and p < row[b + 1 if b < n_bins - 1 else 0]:
                 continue
             if count < out_ch.shape[0]:
                 out_ch[count] = ch
@@ -124,6 +248,11 @@ class CarrierDetector:
         self._followed: list[list[float]] = []   # [offset_hz, last_seen, peak_power, first_seen, residual_powers]
         self.frames = 0
         self.detections = 0
+        # work buffers, allocated at the first frame
+        self._spectra = self._power = self._floor = self._scratch = None
+        max_peaks = 4096
+        self._out_ch = np.empty(max_peaks, dtype=np.int64)
+        self._out_bin = np.empty(max_peaks, dtype=np.int64)
 
     def set_pfa(self, pfa: float) -> None:
         if not 0.0 < pfa < 1.0:
@@ -146,33 +275,47 @@ class CarrierDetector:
         n_frames = len(data) // self.fft_size
         found: list[CarrierDetection] = []
         if n_frames:
-            used = n_frames * self.fft_size
-            frames = data[:used].reshape(n_frames, self.fft_size, self.num_channels)
-            h = self.owned_bins
+            data = np.ascontiguousarray(data, dtype=np.complex64)
             for f in range(n_frames):
-                # (channels, samples) in single precision; only the owned bins are kept
-                spectra = scipy.fft.fft(frames[f].T * self.window, axis=1, workers=1)
-                owned = np.concatenate([spectra[:, : h + 1], spectra[:, spectra.shape[1] - h:]], axis=1)
-                power = owned.real ** 2 + owned.imag ** 2
-                found.extend(self._frame(power, self._next_frame_start + f * self.fft_size))
-            self._next_frame_start += used
+                found.extend(self._frame_from(data, f * self.fft_size,
+                                              self._next_frame_start + f * self.fft_size))
+            self._next_frame_start += n_frames * self.fft_size
             self.frames += n_frames
         self._pending = data[n_frames * self.fft_size:].copy()
         return found
 
-    def _frame(self, power: np.ndarray, frame_start: int) -> list[CarrierDetection]:
-        """``power`` holds each channel's owned bins: bins ``0..h`` then ``−h..−1``."""
+    def _frame_from(self, data: np.ndarray, row0: int, frame_start: int) -> list[CarrierDetection]:
+        """Spectrum, owned-bin power and noise floor of the frame at ``data[row0:]``, then
+        :meth:`_frame`. Works in buffers kept across frames: fresh multi-megabyte temporaries
+        every 55 ms cost more in page faults than the arithmetic."""
+        if self._spectra is None:
+            n_own = 2 * self.owned_bins + 1
+            block = min(_CHANNEL_BLOCK, self.num_channels)
+            # rows padded off a multiple of 4 KiB, or the transpose's column writes all land in
+            # the same cache set
+            self._spectra = np.empty((block, self.fft_size + 8), np.complex64)[:, : self.fft_size]
+            self._power = np.empty((self.num_channels, n_own), np.float32)
+            self._floor = np.empty(self.num_channels, np.float64)
+            self._scratch = np.empty(n_own, np.float32)
+        # blocks of channels: windowed rows, FFT in place and owned-bin power while in cache
+        buf = self._spectra
+        for c0 in range(0, self.num_channels, len(buf)):
+            rows = buf[: min(len(buf), self.num_channels - c0)]
+            _window_transpose(data, row0, self.window, c0, rows)
+            spectra = scipy.fft.fft(rows, axis=1, workers=1, overwrite_x=True)
+            _owned_power_floor(spectra, self.owned_bins, QUIET_MEAN_FACTOR,
+                               self._power[c0: c0 + len(rows)], self._floor[c0: c0 + len(rows)],
+                               self._scratch)
+        return self._frame(self._power, frame_start, self._floor)
+
+    def _frame(self, power: np.ndarray, frame_start: int, floor: np.ndarray) -> list[CarrierDetection]:
+        """``power`` holds each channel's owned bins (bins ``0..h`` then ``−h..−1``), ``floor``
+        each channel's noise floor: the mean of the bins below 4× the mean (two passes drop the
+        few bins a burst holds; cheaper than a median and as robust here) over the truncated
+        mean of an exponential below 4× its mean (0.925× the mean), see
+        :func:`_owned_power_floor`."""
         h = self.owned_bins
-        # noise floor: mean of the bins below 4× the mean (two passes drop the few bins a burst
-        # holds; cheaper than a median and as robust here)
-        mean = power.mean(axis=1, keepdims=True)
-        quiet = power < 4.0 * mean
-        floor = (power * quiet).sum(axis=1) / np.maximum(quiet.sum(axis=1), 1)
-        # the truncated mean of an exponential below 4× its mean is 0.925× the mean
-        floor = np.maximum(floor / QUIET_MEAN_FACTOR, 1e-30)
-        max_peaks = 4096
-        out_ch = np.empty(max_peaks, dtype=np.int64)
-        out_bin = np.empty(max_peaks, dtype=np.int64)
+        out_ch, out_bin = self._out_ch, self._out_bin
         count = _peaks_kernel(power, floor, self.threshold, h, h, out_ch, out_bin)
         # forget carriers past their sync word that have not been seen for a while
         rate = self.channel_rate
