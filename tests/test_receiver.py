@@ -332,3 +332,17 @@ def test_ze_burst_decodes_when_a3_formats_are_enabled():
     assert formats["ZE"]["platform_id"] == "0x7654321"
     assert abs(formats["ZE"]["offset_hz"] - 41e3) < 1.0
     assert formats["A2"]["message_hex"] == truths[0].message_hex.removeprefix("0x").upper()
+
+
+def test_length_announcing_more_than_was_sent_is_rejected():
+    """The instrument 'receives noise' when a transmitter announces more blocks than it sends;
+    argosneo must not turn that noise into message bits."""
+    sc = scenario([Platform(platform_id=0x0E00001, n_blocks=8, offset_hz=10e3, ebn0_db=20,
+                            first_tx_s=0.3)], duration=3.0)
+    samples, truths = synthesize(sc)
+    cut = truths[0].start_sample + int((spec.A2_CARRIER_DURATION_S + 150 / spec.A2_BIT_RATE) * sc.sample_rate)
+    quiet = int(1.6 * sc.sample_rate)          # noise only, after the burst
+    samples[cut:truths[0].end_sample] = samples[quiet:quiet + truths[0].end_sample - cut]
+    out, _ = decode(samples, info_of(sc), keep_rejected=True)
+    assert not [b for b in out if hasattr(b, "frame")]
+    assert any("signal lost before the announced end" in getattr(b, "reason", "") for b in out)

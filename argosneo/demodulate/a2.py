@@ -52,6 +52,11 @@ SYNC_SEARCH_HALF_WIDTH_S = 0.045
 #: Largest number of sync-word bit errors accepted (the soft correlation already picked the
 #: timing; this bound keeps noise from decoding: P(false) ≈ 1.8e-5 per tried position).
 MAX_SYNC_BIT_ERRORS = 2
+#: Signal-presence check through the burst: stretches of this many bits must keep this fraction
+#: of the pure carrier's amplitude, averaged over coherent pieces of a few bits.
+SIGNAL_CHECK_BITS = 20
+SIGNAL_CHECK_PIECE_BITS = 4
+SIGNAL_CHECK_FRACTION = 0.5
 #: Measured Eb/N0 below which a sync match is taken for chance (dB): the theoretical A2 PER is
 #: already ≈ 100 % at 3 dB, so no real decode is lost.
 MIN_EBN0_DB = 3.0
@@ -358,6 +363,8 @@ class A2Demodulator:
             raise DemodulationRejected(f"sync word has {sync_errors} bit errors")
         header = fmt.header_bits
         message = hard[header:n_bits_total].astype(np.uint8)
+        self._check_signal_to_the_end(y_fit, hard[:n_bits_total], polarity, beta, start,
+                                      carrier_start)
         sync_soft = soft[: fmt.sync_bits_count] * (2.0 * self._sync_bits - 1)
         sync_metric = float(np.mean(sync_soft) / (np.sqrt(np.mean(soft[:n_bits_total] ** 2)) + 1e-30))
 
@@ -393,6 +400,42 @@ class A2Demodulator:
         )
 
     # -- stages ------------------------------------------------------------------------------
+
+    def _check_signal_to_the_end(self, y_fit, bits, polarity, beta, start, carrier_start):
+        """Reject a burst whose signal is gone before the end its length field announces.
+
+        A2 has no message check: a transmitter that announces more blocks than it sends, or a
+        burst cut by a retune or a fade, would otherwise come out as a message ending in noise
+        bits. With the modulation wiped off, the signal is a carrier of constant amplitude; each
+        ``SIGNAL_CHECK_BITS`` stretch must keep at least ``SIGNAL_CHECK_FRACTION`` of the pure
+        carrier's amplitude. Amplitudes are averaged over short coherent pieces so a real
+        oscillator slewing at the end of a burst (tens of Hz) does not count as a loss.
+        """
+        spb = 2 * SAMPLES_PER_CHIP
+        n = len(y_fit)
+        track = _modulation_phase_track(biphase_chips(bits) * polarity, start, float(SAMPLES_PER_CHIP), n)
+        wiped = y_fit * np.exp(-1j * beta * track).astype(np.complex64)
+        piece = SIGNAL_CHECK_PIECE_BITS * spb
+
+        def level(a, b):
+            a, b = int(max(0, a)), int(min(n, b))
+            k = (b - a) // piece
+            if k < 1:
+                return None
+            parts = wiped[a:a + k * piece].reshape(k, piece)
+            return float(np.mean(np.abs(parts.mean(axis=1))))
+
+        reference = level(carrier_start + 0.1 * (start - carrier_start), start)
+        if not reference:
+            return
+        stretch = SIGNAL_CHECK_BITS * spb
+        for a in np.arange(start, start + len(bits) * spb - stretch + 1, stretch):
+            present = level(a, a + stretch)
+            if present is not None and present < SIGNAL_CHECK_FRACTION * reference:
+                bit = int((a - start) // spb)
+                raise DemodulationRejected(
+                    f"signal lost before the announced end (from bit {bit} of {len(bits)}: "
+                    f"{present / reference:.0%} of the carrier level)")
 
     def _resolve_chip_ambiguity(self, y_cum, half_window, start, polarity):
         """Pick between the correlation peak and its neighbours one chip away.
