@@ -33,13 +33,15 @@ FLOWGRAPH = "a2_receiver"
 @click.option("--polarity", type=click.Choice(["auto", "normal", "inverted"]), default="auto",
               show_default=True, help="Bit polarity: resolved from the sync word unless forced.")
 @click.option("--all-bursts", is_flag=True, help="Also write detected bursts that did not decode, with the reason.")
+@click.option("--formats", default="A2,VLD", show_default=True,
+              help="Formats tried on every detected carrier: A2, VLD, A3 (PTT-A3/ZE, unconfirmed modulation).")
 @click.option("--annotate", is_flag=True,
               help="Add one SigMF annotation per decoded burst to the capture's metadata.")
 @click.option("--chunk-size", type=click.IntRange(1, 1 << 24), default=1 << 18, show_default=True,
               help="Samples read per chunk (the output does not depend on it).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def replay(path, output, samp_rate, center_freq, datatype, id_bits, pfa, polarity, all_bursts,
-           annotate, chunk_size, no_progress):
+           formats, annotate, chunk_size, no_progress):
     """Decode the Argos bursts in a capture (SigMF, raw .cf32/.cs16/.cs8/.cu8, IQ WAV).
 
     Writes one JSON object per decoded burst; a progress bar and a one-line summary go to
@@ -62,7 +64,7 @@ def replay(path, output, samp_rate, center_freq, datatype, id_bits, pfa, polarit
         "input": path, "output": "-" if output is None else output,
         "samp_rate": samp_rate, "center_freq": center_freq, "datatype": datatype,
         "id_bits": int(id_bits), "pfa": pfa or DEFAULT_PFA, "polarity": polarity,
-        "all_bursts": bool(all_bursts), "chunk_size": chunk_size})
+        "all_bursts": bool(all_bursts), "chunk_size": chunk_size, "formats": formats})
     decoded: list[DecodedBurst] = []
 
     def keep_decoded(port, items):

@@ -18,6 +18,10 @@ from argosneo.flowgraph.block import Block, Param
 from argosneo.flowgraph.registry import register_block
 from argosneo.io.chunk import SampleChunk
 
+#: Formats the receiver can try (``argosneo.receiver.DEMODULATORS``; listed here so loading the
+#: block registry does not import the DSP).
+FORMAT_NAMES = ("A2", "VLD", "A3")
+
 _POLARITY = {"auto": None, "normal": 1, "inverted": -1}
 
 
@@ -42,14 +46,20 @@ class A2ReceiverBlock(Block):
         Param("keep_rejected", bool, False, "also emit detected bursts that did not decode, with the reason"),
         Param("num_channels", int, None, "channelizer size (even; default: power of two for ~8 kHz spacing)",
               minimum=2, maximum=65536),
+        Param("formats", str, "A2,VLD", "formats tried on every carrier, comma-separated: A2, VLD, "
+              "A3 (PTT-A3/ZE; modulation model unconfirmed)"),
     )
 
     def __init__(self, id_bits=spec.A2_DEFAULT_ID_BITS, pfa=5e-8, polarity="auto", keep_rejected=False,
-                 num_channels=None):
+                 num_channels=None, formats="A2,VLD"):
         if num_channels is not None and num_channels % 2:
             raise FlowgraphError(f"num_channels must be even, got {num_channels}")
+        names = tuple(f.strip().upper() for f in str(formats).split(",") if f.strip())
+        unknown = sorted(set(names) - set(FORMAT_NAMES))
+        if unknown or not names:
+            raise FlowgraphError(f"formats: unknown {unknown or formats!r}; choose from {list(FORMAT_NAMES)}")
         self._kw = dict(id_bits=id_bits, pfa=pfa, polarity=_POLARITY[polarity], keep_rejected=keep_rejected,
-                        num_channels=num_channels)
+                        num_channels=num_channels, formats=names)
         self.rx = None
         self._retired: list = []     # stats of the receivers replaced at retunes
 
