@@ -205,7 +205,7 @@ class A2Receiver:
         self._after = int(math.ceil((longest + TAIL_S) * rate))
         # rows are written in pieces of ``_piece`` so a finished window is read before any of
         # its samples can be overwritten
-        self._piece = max(8192, 4 * self.detector.fft_size)
+        self._piece = 2 * self.detector.fft_size
         capacity = self._lookback + self._after + self._piece + self.detector.fft_size
         self._ring = np.zeros((capacity, self.num_channels), dtype=np.complex64)
         self._ring_count = 0           # channel-output samples written since the last reset
