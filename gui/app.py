@@ -1,9 +1,10 @@
 """The live GUI window: spectrum, waterfall with burst markers, burst table, controls, status.
 
-The window owns a :class:`~gui.worker.ReceiverWorker` and only ever *polls* it (a Qt timer,
-~30 times a second): it takes the spectrum lines waiting (the worker drops the oldest when the
-display falls behind), the new bursts and a status snapshot. Controls post commands that the
-worker applies between two chunks. So a slow display costs display frames, never samples.
+The window owns a :class:`~gui.worker.ReceiverWorker` — the flowgraph runtime in a thread — and
+only ever *polls* it (a Qt timer, ~30 times a second): it takes the spectrum lines waiting (the
+worker drops the oldest when the display falls behind), the new bursts and a status snapshot
+(:meth:`Runtime.status` underneath). Controls post commands that reach the running flowgraph
+between two chunks (``Runtime.submit``). So a slow display costs display frames, never samples.
 """
 
 from __future__ import annotations
@@ -232,7 +233,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _build_status(self) -> None:
         bar = self.statusBar()
         self.status_labels = {}
-        for name in ("state", "rate", "position", "headroom", "drops", "bursts"):
+        for name in ("state", "flowgraph", "rate", "position", "headroom", "drops", "bursts"):
             lab = QtWidgets.QLabel()
             lab.setMinimumWidth(60)
             bar.addPermanentWidget(lab)
@@ -334,8 +335,11 @@ class MainWindow(QtWidgets.QMainWindow):
         if st["mode"] == "live":
             drops = (f"overflows {st['overflows']}, samples lost {st['dropped_samples']}, "
                      f"reopens {st['reopens']}; " + drops)
+        else:
+            drops = f"samples lost {st['dropped_samples']}; " + drops
         lab["drops"].setText(drops)
         lab["bursts"].setText(f"bursts {st['decoded']} decoded / {st['detections']} detected")
+        lab["flowgraph"].setText(f"{st['flowgraph']}: {st['configuration']}, {len(st['changes'])} change(s)")
 
     # ---- controls --------------------------------------------------------------------------------
     def _control(self, fn, *args) -> bool:
@@ -467,21 +471,21 @@ def run(worker: ReceiverWorker, title: str = "") -> int:
         worker.stop()
 
 
-def open_replay(path, *, speed: float = 1.0, configs=None, config=None, samp_rate=None,
-                center_freq=None, datatype=None) -> ReceiverWorker:
-    """Worker replaying a capture file (any kind :func:`~argosneo.io.reader.open_capture` reads)."""
-    from argosneo.io.reader import open_capture
+def open_replay(path, *, speed: float = 1.0, flowgraph=None, variables=None, config=None,
+                id_bits: int | None = None, pfa: float | None = None, samp_rate=None, center_freq=None,
+                datatype=None, output_dir=None) -> ReceiverWorker:
+    """Worker replaying a capture (any kind :func:`~argosneo.io.reader.open_capture` reads)
+    through a flowgraph (default: the shipped ``a2_receiver``, as ``argosneo replay``)."""
+    return ReceiverWorker.for_replay(path, flowgraph=flowgraph, variables=variables, samp_rate=samp_rate,
+                                     center_freq=center_freq, datatype=datatype, id_bits=id_bits, pfa=pfa,
+                                     speed=speed, config=config, output_dir=output_dir)
 
-    reader = open_capture(path, samp_rate=samp_rate, center_freq=center_freq, datatype=datatype)
-    return ReceiverWorker.for_replay(reader, speed=speed, configs=configs, config=config)
 
-
-def open_device(device_args: str, *, sample_rate: float, center_freq: float, gain=None, configs=None,
-                config=None, buffer_samples: int | None = None, **source_kwargs) -> ReceiverWorker:
-    """Worker receiving from a SoapySDR device (default chunks of ≈ 50 ms so controls act quickly)."""
-    from argosneo.io.soapy_source import SoapySource
-
-    buffer = buffer_samples or 2 ** int(round(math.log2(max(sample_rate * 0.05, 1024))))
-    source = SoapySource(device_args, sample_rate=sample_rate, center_freq=center_freq, gain=gain,
-                         buffer_samples=buffer, **source_kwargs)
-    return ReceiverWorker.for_device(source, configs=configs, config=config, gain_db=gain)
+def open_device(device_args: str, *, sample_rate: float, center_freq: float, gain=None, flowgraph=None,
+                variables=None, config=None, id_bits: int | None = None, pfa: float | None = None,
+                buffer_samples: int | None = None, output_dir=None) -> ReceiverWorker:
+    """Worker receiving from a SoapySDR device through a flowgraph (default: the shipped
+    ``a2_live``), in chunks of ``buffer_samples`` (default ≈ 50 ms, so controls act quickly)."""
+    return ReceiverWorker.for_device(device_args, sample_rate=sample_rate, center_freq=center_freq, gain_db=gain,
+                                     flowgraph=flowgraph, variables=variables, id_bits=id_bits, pfa=pfa,
+                                     chunk_size=buffer_samples, config=config, output_dir=output_dir)

@@ -1,17 +1,26 @@
-"""The DSP side of the GUI: a thread that runs source → receiver and never waits for the display.
+"""The DSP side of the GUI: a thread that runs the same flowgraph as the CLI and never waits for
+the display.
 
-Nothing here imports Qt. The worker thread reads samples (a capture paced at real time × a speed
-factor, or a live :class:`~argosneo.io.soapy_source.SoapySource`), feeds every sample to the
-:class:`~argosneo.receiver.A2Receiver` and to a :class:`SpectrumAnalyzer`, and publishes:
+Nothing here imports Qt. The worker thread runs a flowgraph file through
+:class:`~argosneo.flowgraph.runtime.Runtime` — by default the shipped ``a2_receiver`` (replay,
+what ``argosneo replay`` runs) or ``a2_live`` (SoapySDR device, what ``argosneo run a2_live``
+runs) — and observes it through runtime taps:
 
-- spectrum lines into a :class:`DropQueue` (bounded: when the display falls behind, the oldest
-  *lines* are dropped and counted — samples never are);
-- decoded bursts (``to_record()`` dicts) into an unbounded queue (there are few of them);
-- a status snapshot (:meth:`ReceiverWorker.status`).
+- a tap on the source (or on the GUI's tuning block) feeds a :class:`SpectrumAnalyzer`, whose
+  lines go into a :class:`DropQueue` (bounded: when the display falls behind, the oldest *lines*
+  are dropped and counted — samples never are, the runtime does not wait for the display);
+- a tap on the ``a2_receiver`` block hands the decoded bursts (``to_record()`` dicts) to an
+  unbounded queue (there are few of them);
+- :meth:`ReceiverWorker.status` combines :meth:`Runtime.status` (rates, drops, the receiver
+  block's threshold and counts, the configuration) with the display's own figures.
 
-Controls (threshold, retune, gain, configuration, speed, pause, seek) are queued by any thread and
-applied by the worker thread between two chunks, i.e. on an exact sample boundary, so the DSP
-objects are only ever touched by one thread.
+Controls are queued by any thread and taken by the runtime's *gate* (called in the processing
+thread before each chunk), which turns them into :meth:`Runtime.submit` commands — ``set`` of the
+receiver's ``pfa``, ``set`` of the source's ``center_freq``/``gain``, ``configuration NAME`` —
+applied in flight at that chunk's first sample and logged with it. The same gate paces and
+pauses a replay. A seek, and a retune of a replay (a digital shift: the receiver must be rebuilt
+at the new centre for absolute frequencies to stay right), restart the runtime at a capture
+sample index (``file_source`` with ``renumber: false`` keeps the capture's numbering).
 """
 
 from __future__ import annotations
@@ -19,16 +28,18 @@ from __future__ import annotations
 import dataclasses
 import math
 import queue
+import shutil
+import tempfile
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Callable
+from pathlib import Path
 
 import numpy as np
 
 from argosneo.errors import ArgosneoError
-from argosneo.io.chunk import SampleChunk, StreamInfo
+from argosneo.io.chunk import StreamInfo
 
 #: Spectrum lines per second of *stream* time (the waterfall's time resolution).
 DEFAULT_LINE_RATE = 15.0
@@ -222,72 +233,185 @@ class SpectrumAnalyzer:
         return (10.0 * np.log10(self.average_power + 1e-20)).astype(np.float32)
 
 
-def frequency_shift(samples: np.ndarray, first_sample: int, shift_hz: float, sample_rate: float) -> np.ndarray:
-    """Multiply by ``exp(2πj·shift·n/fs)`` with ``n`` the *stream* index (split-invariant)."""
-    if shift_hz == 0.0:
-        return samples
-    n = first_sample + np.arange(len(samples), dtype=np.float64)
-    cycles = np.mod(n * (shift_hz / sample_rate), 1.0)
-    return (samples * np.exp(2j * np.pi * cycles).astype(np.complex64)).astype(np.complex64)
+#: Block type whose output the GUI shows (decoded bursts) and whose threshold it controls.
+RECEIVER_BLOCK_TYPE = "a2_receiver"
+#: Shipped flowgraphs run by default.
+REPLAY_FLOWGRAPH = "a2_receiver"
+LIVE_FLOWGRAPH = "a2_live"
+#: Id of the ``frequency_shift`` block the GUI inserts after the source to retune a replay.
+TUNE_BLOCK = "gui_tune"
+_SOURCE_TYPES = {"replay": "file_source", "live": "soapy_source"}
 
 
-def _default_receiver_factory(info: StreamInfo, **kwargs):
-    from argosneo.receiver import A2Receiver
+def _find_blocks(fg, mode: str) -> tuple[str, str]:
+    """(source id, receiver id) of a flowgraph, or a one-line FlowgraphError."""
+    from argosneo.errors import FlowgraphError
 
-    return A2Receiver(info, **kwargs)
+    want = _SOURCE_TYPES[mode]
+    sources = [b.id for b in fg.base.blocks.values() if b.type in _SOURCE_TYPES.values()]
+    if not sources or fg.base.blocks[sources[0]].type != want:
+        have = fg.base.blocks[sources[0]].type if sources else "none"
+        raise FlowgraphError(f"{fg.path}: the GUI needs a {want} source for a "
+                             f"{'capture replay' if mode == 'replay' else 'live device'} (this flowgraph's: {have})")
+    rx = [b.id for b in fg.base.blocks.values() if b.type == RECEIVER_BLOCK_TYPE]
+    if not rx:
+        raise FlowgraphError(f"{fg.path}: the flowgraph has no {RECEIVER_BLOCK_TYPE} block for the GUI to show")
+    return sources[0], rx[0]
+
+
+def _declared_variables(path) -> set[str]:
+    from argosneo.flowgraph.schema import load_flowgraph
+
+    return set(load_flowgraph(path, allow_unresolved=True).variables)
+
+
+def load_gui_flowgraph(mode: str, flowgraph=None, *, variables: dict | None = None,
+                       source_params: dict | None = None, id_bits: int | None = None, pfa: float | None = None):
+    """Load the flowgraph the GUI runs, with the source's parameters set.
+
+    Parameters
+    ----------
+    mode : {"replay", "live"}
+    flowgraph : str or path-like, optional
+        A flowgraph file or shipped name (default ``a2_receiver`` for a replay, ``a2_live`` live).
+        Its source must be a ``file_source`` (replay) or ``soapy_source`` (live), and it must have
+        an ``a2_receiver`` block.
+    variables : dict, optional
+        Values for the file's variables (those it does not declare are left out).
+    source_params : dict, optional
+        Parameters of the source block (``path``, ``samp_rate``, ``device``, ...; None values are
+        left out), so any flowgraph runs on the GUI's source whatever its variables are called.
+    id_bits, pfa : optional
+        Receiver ``id_bits``/``pfa`` in the base graph. With the default flowgraph, ``id_bits``
+        also adds a configuration ``"N-bit IDs"`` for the other A2 platform-ID width (the frame
+        does not say which one a platform uses).
+
+    Returns
+    -------
+    Flowgraph
+
+    Raises
+    ------
+    FlowgraphError
+        If the file is invalid or unsuitable.
+    """
+    from argosneo import spec
+    from argosneo.errors import FlowgraphError
+    from argosneo.flowgraph import resolve_flowgraph
+    from argosneo.flowgraph.schema import Configuration, Unresolved, load_flowgraph
+
+    if mode not in _SOURCE_TYPES:
+        raise ArgosneoError(f"unknown source mode {mode!r}")
+    default = flowgraph is None
+    path = resolve_flowgraph(REPLAY_FLOWGRAPH if mode == "replay" and default
+                             else LIVE_FLOWGRAPH if default else flowgraph)
+    if not Path(path).is_file():
+        raise FlowgraphError(f"{path}: no such flowgraph file")
+    probe = load_flowgraph(path, allow_unresolved=True)
+    src, rx = _find_blocks(probe, mode)
+    declared = set(probe.variables)
+    vars_ = {k: v for k, v in (variables or {}).items() if k in declared and v is not None}
+    overrides = {src: {k: v for k, v in (source_params or {}).items() if v is not None}}
+    rx_over = {}
+    if id_bits is not None:
+        rx_over["id_bits"] = int(id_bits)
+    if pfa is not None:
+        rx_over["pfa"] = float(pfa)
+    if rx_over:
+        overrides[rx] = rx_over
+    # Sinks of the GUI's run write where the worker says (output_dir); a required variable such
+    # as the replay's `input` is satisfied by the source parameters above.
+    for name, var in probe.variables.items():
+        if name not in vars_ and isinstance(var, Unresolved):
+            vars_[name] = overrides[src].get("path") or overrides[src].get("device") or ""
+    fg = load_flowgraph(path, variables=vars_, overrides=overrides)
+    if default and id_bits is not None:
+        other = next(b for b in spec.A2_ID_BITS_CHOICES if b != int(id_bits))
+        name = f"{other}-bit IDs"
+        if name not in fg.configurations:
+            fg.configurations[name] = Configuration(
+                name=name, set={rx: {"id_bits": other}},
+                description=f"platform IDs of {other} bits (the frame does not say which width a platform uses)")
+    return fg
+
+
+def _with_source(fg, src: str, params: dict, shift_hz: float = 0.0):
+    """The flowgraph with the source's parameters changed and, for ``shift_hz`` != 0, a
+    ``frequency_shift`` block between the source and everything it fed (in every configuration)."""
+    from argosneo.flowgraph.schema import BlockSpec, Connection
+
+    base = fg.base.copy()
+    base.blocks[src].params.update(params)
+    confs = dict(fg.configurations)
+    if shift_hz:
+        def reroute(conns):
+            return [dataclasses.replace(c, src=TUNE_BLOCK, src_port=None) if c.src == src else c for c in conns]
+
+        base.blocks[TUNE_BLOCK] = BlockSpec(id=TUNE_BLOCK, type="frequency_shift", params={"shift_hz": float(shift_hz)})
+        base.connections = reroute(base.connections) + [Connection(src, None, TUNE_BLOCK, None)]
+        confs = {k: dataclasses.replace(c, connections=reroute(c.connections), disconnect=reroute(c.disconnect))
+                 for k, c in confs.items()}
+    return dataclasses.replace(fg, base=base, configurations=confs, schedule=list(fg.schedule))
 
 
 class ReceiverWorker:
-    """Runs source → receiver (+ spectrum) in a thread; the GUI (or a test) drives and reads it.
+    """Runs a flowgraph (source → ... → ``a2_receiver`` → sinks) in a thread, plus a spectrum.
 
     Create with :meth:`for_replay` or :meth:`for_device`, then :meth:`start`.
 
     Parameters
     ----------
-    source : CaptureReader or SoapySource
-        Where the samples come from (``mode`` says which).
+    flowgraph : Flowgraph
+        From :func:`load_gui_flowgraph` (its source parameters already set).
     mode : {"replay", "live"}
-    configs : dict of str to dict, optional
-        Named receiver configurations: name → ``A2Receiver`` keyword arguments (``id_bits``,
-        ``pfa``, ``polarity``, ``num_channels``...). Default: one configuration ``"default"``.
     config : str, optional
-        The configuration to start with (default: the first).
+        Named configuration to start in (default: the file's ``initial``).
     speed : float
         Replay pace as a multiple of real time; ``math.inf`` (or 0) = as fast as possible.
     chunk_size : int, optional
-        Samples per chunk (replay; default ≈ 50 ms).
+        Samples per chunk (default ≈ 50 ms: controls act within one chunk).
     line_rate : float
         Spectrum/waterfall lines per second of stream time.
     nfft : int, optional
         Spectrum FFT length.
     line_queue : int
         Spectrum lines held for the display; beyond that the oldest are dropped (and counted).
-    receiver_factory : callable
-        ``factory(info, **kwargs)`` → receiver with ``process``, ``flush``, ``set_pfa``, ``stats``.
+    output_dir : path-like, optional
+        Where the flowgraph's sinks write (default: a temporary directory removed at :meth:`stop`).
+    gain_db : float, optional
+        Live: the gain the device starts with (None = automatic).
     """
 
-    def __init__(self, source, mode: str, *, configs: dict[str, dict] | None = None,
-                 config: str | None = None, speed: float = 1.0, chunk_size: int | None = None,
-                 line_rate: float = DEFAULT_LINE_RATE, nfft: int | None = None,
-                 line_queue: int = LINE_QUEUE_LENGTH, receiver_factory: Callable[..., Any] = _default_receiver_factory):
-        if mode not in ("replay", "live"):
+    def __init__(self, flowgraph, mode: str, *, config: str | None = None, speed: float = 1.0,
+                 chunk_size: int | None = None, line_rate: float = DEFAULT_LINE_RATE, nfft: int | None = None,
+                 line_queue: int = LINE_QUEUE_LENGTH, output_dir=None, gain_db: float | None = None):
+        if mode not in _SOURCE_TYPES:
             raise ArgosneoError(f"unknown source mode {mode!r}")
-        self.source = source
+        self.fg = flowgraph
         self.mode = mode
-        self.configs = {"default": {}} if not configs else {str(k): dict(v) for k, v in configs.items()}
-        if config is None:
-            config = next(iter(self.configs))
-        if config not in self.configs:
-            raise ArgosneoError(f"no configuration named {config!r} (have: {', '.join(self.configs)})")
-        self._factory = receiver_factory
-        self.source_info: StreamInfo = source.info
+        self.source_id, self.receiver_id = _find_blocks(flowgraph, mode)
+        config = config or flowgraph.initial
+        flowgraph.graph_for(config)      # an unknown name fails here, in one line
+        sp = flowgraph.base.blocks[self.source_id].params
+        if mode == "replay":
+            from argosneo.io.reader import open_capture
+
+            with open_capture(sp["path"], samp_rate=sp.get("samp_rate"), center_freq=sp.get("center_freq"),
+                              datatype=sp.get("datatype")) as reader:
+                self.source_info: StreamInfo = reader.info
+        else:
+            self.source_info = StreamInfo(sample_rate=float(sp["samp_rate"]), center_freq=float(sp["center_freq"]))
         rate = float(self.source_info.sample_rate)
         self.sample_rate = rate
+        if not chunk_size:
+            chunk_size = sp.get("chunk_size") if mode == "live" else None
         self.chunk_size = int(chunk_size or 2 ** int(round(math.log2(max(rate * CHUNK_DURATION_S, 256)))))
         self.analyzer = SpectrumAnalyzer(rate, nfft=nfft, line_rate=line_rate)
         self.lines = DropQueue(line_queue)
         self.bursts: queue.SimpleQueue = queue.SimpleQueue()
         self.errors: queue.SimpleQueue = queue.SimpleQueue()
+        self._own_output = output_dir is None
+        self.output_dir = Path(tempfile.mkdtemp(prefix="argosneo-gui-") if output_dir is None else output_dir)
 
         self._commands: queue.SimpleQueue = queue.SimpleQueue()
         self._posted = 0
@@ -298,48 +422,51 @@ class ReceiverWorker:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
-        # DSP state (worker thread only, once started)
+        # worker-thread state (what a restarted runtime is built from)
+        self.runtime = None
+        self.summary = None
+        self.runs = 0
         self._config = config
-        self._pfa_override: float | None = None
-        self._center = self.source_info.center_freq     # what the display/receiver are tuned to
-        self._shift_hz = 0.0                              # replay: digital shift to reach _center
-        self._gain: float | None = None
+        self._pfa: float | None = None        # set from the control; None: the configuration's
+        self._center = self.source_info.center_freq
+        self._shift_hz = 0.0                  # replay: digital shift that puts _center at 0 Hz
+        self._gain = gain_db
         self._speed = self._check_speed(speed)
         self._paused = False
-        self._finished = False
+        self._restart_at: int | None = 0 if mode == "replay" else None
         self._pos = 0
         self._epoch = 0
-        self._pending_discontinuity = False
         self._pace_ref: tuple[float, int] | None = None
+        self._t_go: float | None = None
         self._load = None
         self._decoded = 0
         self._state = "idle"
         self._error: str | None = None
-        self.receiver = self._new_receiver()
 
     # ---- construction -------------------------------------------------------------------------
     @classmethod
-    def for_replay(cls, reader, **kwargs) -> "ReceiverWorker":
-        """Worker replaying a :class:`~argosneo.io.reader.CaptureReader` (pause, seek, speed)."""
-        return cls(reader, "replay", **kwargs)
+    def for_replay(cls, path, *, flowgraph=None, variables: dict | None = None, samp_rate=None,
+                   center_freq=None, datatype=None, id_bits: int | None = None, pfa: float | None = None,
+                   chunk_size: int | None = None, **kwargs) -> "ReceiverWorker":
+        """Worker replaying a capture through a flowgraph (default ``a2_receiver``): pause, seek,
+        speed. ``variables`` go to the flowgraph; the capture and its overrides to its source."""
+        fg = load_gui_flowgraph("replay", flowgraph, variables=variables, id_bits=id_bits, pfa=pfa,
+                                source_params={"path": str(path), "samp_rate": samp_rate, "center_freq": center_freq,
+                                               "datatype": datatype})
+        return cls(fg, "replay", chunk_size=chunk_size, **kwargs)
 
     @classmethod
-    def for_device(cls, source, *, gain_db: float | None = None, **kwargs) -> "ReceiverWorker":
-        """Worker receiving from a :class:`~argosneo.io.soapy_source.SoapySource` (``gain_db``:
-        the gain it was opened with, None = automatic)."""
+    def for_device(cls, device: str, *, sample_rate: float, center_freq: float, gain_db: float | None = None,
+                   flowgraph=None, variables: dict | None = None, id_bits: int | None = None,
+                   pfa: float | None = None, chunk_size: int | None = None, **kwargs) -> "ReceiverWorker":
+        """Worker receiving from a SoapySDR device through a flowgraph (default ``a2_live``)."""
         kwargs.pop("speed", None)
-        worker = cls(source, "live", **kwargs)
-        worker._gain = gain_db
-        return worker
-
-    def _rx_info(self) -> StreamInfo:
-        return dataclasses.replace(self.source_info, center_freq=self._center)
-
-    def _new_receiver(self):
-        kwargs = dict(self.configs[self._config])
-        if self._pfa_override is not None:
-            kwargs["pfa"] = self._pfa_override
-        return self._factory(self._rx_info(), **kwargs)
+        chunk = chunk_size or 2 ** int(round(math.log2(max(sample_rate * CHUNK_DURATION_S, 1024))))
+        fg = load_gui_flowgraph("live", flowgraph, variables=variables, id_bits=id_bits, pfa=pfa,
+                                source_params={"device": device, "samp_rate": float(sample_rate),
+                                               "center_freq": float(center_freq), "gain": gain_db,
+                                               "chunk_size": int(chunk)})
+        return cls(fg, "live", chunk_size=chunk, gain_db=gain_db, **kwargs)
 
     @staticmethod
     def _check_speed(speed) -> float:
@@ -361,18 +488,18 @@ class ReceiverWorker:
         self._thread = threading.Thread(target=self._main, name="argosneo-gui-worker", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop the thread, wait for it and close the source (the worker owns it); safe to call
-        twice."""
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the flowgraph (flushed and closed, the device released), wait for the thread;
+        safe to call twice."""
         self._stop.set()
         self._wake.set()
-        if self.mode == "live":
-            self.source.stop()
+        rt = self.runtime
+        if rt is not None:
+            rt.stop()
         if self._thread is not None:
             self._thread.join(timeout)
-        if not self.running:
-            # a device must be released here, not left to the garbage collector at exit
-            self.source.close()
+        if not self.running and self._own_output:
+            shutil.rmtree(self.output_dir, ignore_errors=True)
 
     @property
     def running(self) -> bool:
@@ -385,26 +512,34 @@ class ReceiverWorker:
             self._commands.put((name, args))
         self._wake.set()
 
-    def wait_applied(self, timeout: float = 5.0) -> bool:
-        """Wait until every control posted so far has been applied by the worker thread.
+    def _done(self, reply: dict | None = None) -> None:
+        if reply is not None and not reply.get("ok"):
+            self.errors.put(str(reply.get("error")))
+        with self._applied_cond:
+            self._applied += 1
+            self._applied_cond.notify_all()
 
-        Returns False on timeout (or when the thread is not running and cannot apply them).
-        """
+    def wait_applied(self, timeout: float = 5.0) -> bool:
+        """Wait until every control posted so far has been applied (for flowgraph commands: the
+        runtime has replied). Returns False on timeout."""
         with self._applied_cond:
             target = self._posted
             return self._applied_cond.wait_for(lambda: self._applied >= target, timeout)
 
     def set_threshold(self, pfa: float) -> None:
-        """Detection threshold as a false-alarm probability per bin and frame (0 < pfa < 1)."""
+        """Detection threshold as a false-alarm probability per bin and frame (0 < pfa < 1):
+        ``set`` of the receiver block's ``pfa``, in flight."""
         pfa = float(pfa)
         if not (0.0 < pfa < 1.0):
             raise ArgosneoError(f"false-alarm probability must be between 0 and 1, got {pfa!r}")
         self._post("pfa", pfa)
 
     def retune(self, freq_hz: float) -> None:
-        """New centre frequency. Live: the device is retuned. Replay: the capture is shifted
-        digitally, so only frequencies within ±fs/2 of the recorded centre are reachable (the
-        band wraps round at the edges, as any digital shift does)."""
+        """New centre frequency. Live: ``set`` of the source's ``center_freq`` (the device is
+        retuned in flight). Replay: the capture is shifted digitally (a ``frequency_shift`` block
+        after the source; the runtime restarts at the current sample so that the receiver works
+        at the new centre), so only frequencies within ±fs/2 of the recorded centre are
+        reachable."""
         freq_hz = float(freq_hz)
         if not math.isfinite(freq_hz) or freq_hz <= 0:
             raise ArgosneoError(f"centre frequency must be a positive number of Hz, got {freq_hz!r}")
@@ -412,20 +547,20 @@ class ReceiverWorker:
             recorded = self.source_info.center_freq
             if recorded is None:
                 raise ArgosneoError("the capture does not say its centre frequency; it cannot be retuned")
-            if abs(freq_hz - recorded) > self.sample_rate / 2:
+            if not abs(freq_hz - recorded) < self.sample_rate / 2:
                 raise ArgosneoError(
                     f"a replay can only be shifted within ±{self.sample_rate / 2e3:g} kHz of its recorded "
                     f"centre {recorded / 1e6:.6f} MHz")
         self._post("retune", freq_hz)
 
     def set_gain(self, gain_db: float | None) -> None:
-        """Device gain in dB, None = automatic (live only)."""
+        """Device gain in dB, None = automatic (live only): ``set`` of the source's ``gain``."""
         if self.mode != "live":
             raise ArgosneoError("gain can only be set on a live device, not on a replay")
         self._post("gain", None if gain_db is None else float(gain_db))
 
     def select_config(self, name: str) -> None:
-        """Switch to a named configuration (the receiver is rebuilt at a chunk boundary)."""
+        """Switch to a named configuration of the flowgraph (``configuration NAME``, in flight)."""
         if name not in self.configs:
             raise ArgosneoError(f"no configuration named {name!r} (have: {', '.join(self.configs)})")
         self._post("config", name)
@@ -435,13 +570,15 @@ class ReceiverWorker:
         self._post("speed", self._check_speed(speed))
 
     def pause(self) -> None:
+        """Replay: hold the stream (no sample moves; controls still apply). Live: freeze the
+        display (the receiver keeps going: a device cannot wait)."""
         self._post("pause", True)
 
     def resume(self) -> None:
         self._post("pause", False)
 
     def seek(self, seconds: float) -> None:
-        """Replay: restart at this stream time (clipped to the capture); the receiver is reset."""
+        """Replay: restart the flowgraph at this stream time (clipped to the capture)."""
         if self.mode != "replay":
             raise ArgosneoError("seek is only possible on a replay")
         self._post("seek", float(seconds))
@@ -451,17 +588,47 @@ class ReceiverWorker:
 
     # ---- status -------------------------------------------------------------------------------
     @property
+    def configs(self) -> list[str]:
+        """Names of the flowgraph's configurations (``base`` first)."""
+        return self.fg.configuration_names()
+
+    @property
     def config(self) -> str:
         return self._config
 
+    @property
+    def receiver(self):
+        """The running :class:`~argosneo.receiver.A2Receiver` of the receiver block (None before
+        its first chunk)."""
+        rt = self.runtime
+        block = None if rt is None else rt.blocks.get(self.receiver_id)
+        return getattr(block, "rx", None)
+
+    def _configured_pfa(self) -> float:
+        if self._pfa is not None:
+            return self._pfa
+        from argosneo.flowgraph.registry import get_block_class
+
+        params = self.fg.graph_for(self._config).blocks[self.receiver_id].params
+        if params.get("pfa") is not None:
+            return float(params["pfa"])
+        return float(next(p.default for p in get_block_class(RECEIVER_BLOCK_TYPE).params if p.name == "pfa"))
+
     def status(self) -> dict:
-        """Snapshot for the status bar: position, rate, drops, headroom, counts."""
+        """Snapshot for the status bar: the runtime's status (``runtime``: configuration, rates,
+        drops, every block's state) plus position, pace, headroom and display drops."""
+        rt = self.runtime
+        rts = rt.status() if rt is not None else {}
+        blocks = rts.get("blocks", {})
+        rx = blocks.get(self.receiver_id, {})
+        src = blocks.get(self.source_id, {})
         with self._lock:
-            rx_stats = getattr(self.receiver, "stats", None)
+            running = self._state in ("running", "paused")
             st = {
                 "mode": self.mode,
                 "state": self._state,
                 "error": self._error,
+                "flowgraph": self.fg.name,
                 "sample_rate": self.sample_rate,
                 "center_freq": self._center,
                 "recorded_center_freq": self.source_info.center_freq,
@@ -471,36 +638,48 @@ class ReceiverWorker:
                 "speed": self._speed,
                 "paused": self._paused,
                 "config": self._config,
-                "pfa": float(getattr(self.receiver, "pfa", float("nan"))),
+                "configuration": rts.get("configuration", self._config),
+                "pfa": float(rx["pfa"]) if running and "pfa" in rx else self._configured_pfa(),
                 "gain_db": self._gain,
                 "headroom": None if not self._load else 1.0 / self._load,
                 "decoded": self._decoded,
-                "detections": getattr(rx_stats, "detections", 0),
-                "rejected": getattr(rx_stats, "rejected", 0),
+                "detections": rx.get("detections", 0),
+                "rejected": rx.get("rejected", 0),
                 "display_drops": self.lines.dropped,
                 "epoch": self._epoch,
+                "runs": self.runs,
+                "changes": list(rt.changes) if rt is not None else [],
+                "dropped_samples": rts.get("dropped_samples", 0) + src.get("dropped_samples", 0),
+                "drop_events": rts.get("drop_events", 0),
+                "overflows": src.get("overflows", 0),
+                "reopens": src.get("reopens", 0),
+                "runtime": rts,
             }
-        if self.mode == "live":
-            s = self.source.stats
-            st.update(overflows=s.overflows, dropped_samples=s.dropped_estimate, reopens=s.reopens,
-                      discontinuities=s.discontinuities)
-        else:
-            st.update(overflows=0, dropped_samples=0, reopens=0, discontinuities=0)
         return st
 
     # ---- worker thread ----------------------------------------------------------------------
     def _main(self) -> None:
         try:
-            if self.mode == "replay":
-                self._run_replay()
-            else:
-                self._run_live()
+            while not self._stop.is_set():
+                self._run_once()
+                if self._stop.is_set() or self._restart_at is not None:
+                    continue
+                with self._lock:
+                    self._state = "finished"
+                # the stream ended: controls still take effect (for the next seek)
+                while not self._stop.is_set() and self._restart_at is None:
+                    self._apply_controls(None)
+                    self._wake.wait(0.05)
+                    self._wake.clear()
             with self._lock:
                 self._state = "stopped"
         except ArgosneoError as exc:
             self._fail(str(exc))
         except Exception as exc:  # noqa: BLE001 - shown in the GUI instead of killing it silently
             self._fail(f"{type(exc).__name__}: {exc}")
+        finally:
+            # whatever was posted can no longer be applied: do not leave waiters hanging
+            self._apply_controls(None)
 
     def _fail(self, message: str) -> None:
         with self._lock:
@@ -508,206 +687,175 @@ class ReceiverWorker:
             self._error = message
         self.errors.put(message)
 
-    def _apply_commands(self) -> None:
+    def _run_once(self) -> None:
+        from argosneo.flowgraph.runtime import Runtime
+
+        params = {}
+        if self.mode == "replay":
+            start = self._restart_at or 0
+            params = {"start_sample": start, "renumber": False, "chunk_size": self.chunk_size}
+            self._pos = start
+        self._restart_at = None
+        fg = _with_source(self.fg, self.source_id, params, self._shift_hz)
+        gen = self._epoch
+        spectrum_block = TUNE_BLOCK if TUNE_BLOCK in fg.base.blocks else self.source_id
+        initial = []
+        if self._pfa is not None:
+            initial.append({"cmd": "set", "blocks": {self.receiver_id: {"pfa": self._pfa}}})
+        rt = Runtime(fg, configuration=self._config, mode="live" if self.mode == "live" else "offline",
+                     output_dir=self.output_dir, event_log=self.output_dir / "run-log.jsonl",
+                     progress=lambda n: self._progressed(gen, rt),
+                     taps={spectrum_block: lambda port, chunk: self._spectrum_tap(gen, chunk),
+                           self.receiver_id: self._burst_tap},
+                     gate=lambda chunk: self._gate(gen, rt, chunk, initial))
+        self._pace_ref = None
+        self.analyzer.reset(keep_traces=True)
+        with self._lock:
+            self.runtime = rt
+            self.runs += 1
+            self._state = "paused" if self._paused and self.mode == "replay" else "running"
+        self.summary = rt.run()
+
+    # processing thread (= the worker thread, inside Runtime.run) --------------------------------
+    def _gate(self, gen: int, rt, chunk, initial: list) -> bool:
+        if self._stop.is_set():
+            rt.stop()           # stop() may have come before this runtime existed
+            return False
+        if gen != self._epoch:
+            return False
+        while initial:
+            rt.submit(initial.pop(0), wait=False, on_reply=self._initial_reply)
+        self._apply_controls(rt)
+        if gen != self._epoch:
+            return False            # a seek or a replay retune: this runtime is ending
+        if self.mode == "live":
+            self._t_go = time.perf_counter()
+            return False            # a device cannot be held
+        if self._paused:
+            self._wake.wait(0.05)
+            self._wake.clear()
+            return True
+        if self._speed != math.inf:
+            now = time.monotonic()
+            if self._pace_ref is None:
+                self._pace_ref = (now, chunk.first_sample)
+            due = self._pace_ref[0] + (chunk.first_sample - self._pace_ref[1]) / self.sample_rate / self._speed
+            if due > now:
+                self._wake.wait(min(due - now, 0.05))
+                self._wake.clear()
+                return True
+        self._t_go = time.perf_counter()
+        return False
+
+    def _initial_reply(self, reply: dict) -> None:
+        if not reply.get("ok"):
+            self.errors.put(str(reply.get("error")))
+
+    def _apply_controls(self, rt) -> None:
+        """Apply the posted controls; ``rt`` is the running runtime (None: the stream ended)."""
         while True:
             try:
                 name, args = self._commands.get_nowait()
             except queue.Empty:
                 return
             try:
-                self._apply(name, *args)
+                command = self._apply(rt, name, *args)
             except ArgosneoError as exc:
                 self.errors.put(str(exc))
-            finally:
-                with self._applied_cond:
-                    self._applied += 1
-                    self._applied_cond.notify_all()
+                command = None
+            if command is not None and rt is not None:
+                rt.submit(command, wait=False, on_reply=self._done)
+            else:
+                self._done()
 
-    def _apply(self, name: str, *args) -> None:
+    def _restart(self, rt, sample: int) -> None:
+        """End this runtime; the worker thread starts a new one at capture sample ``sample``."""
+        with self._lock:
+            self._epoch += 1
+            self._restart_at = int(sample)
+            self._pos = int(sample)
+            if self._state == "finished":
+                self._state = "running"     # not finished any more: a new run is on its way
+        self.analyzer.reset()
+        if rt is not None:
+            rt.stop()
+
+    def _apply(self, rt, name: str, *args) -> dict | None:
+        """Apply one control; returns the flowgraph command to submit (None: nothing to submit)."""
+        here = self._pos if rt is None else rt.next_sample
         if name == "pfa":
-            self._pfa_override = args[0]
-            self.receiver.set_pfa(args[0])
-        elif name == "config":
+            self._pfa = args[0]
+            return {"cmd": "set", "blocks": {self.receiver_id: {"pfa": args[0]}}}
+        if name == "config":
             self._config = args[0]
-            self._pfa_override = None
-            self._restart_dsp(new_epoch=False)
-        elif name == "retune":
+            self._pfa = None          # a configuration brings its own threshold
+            return {"cmd": "configuration", "name": args[0]}
+        if name == "retune":
             freq = args[0]
             if self.mode == "live":
-                freq = self.source.retune(freq)   # the next chunk is a discontinuity
-            else:
-                self._shift_hz = self.source_info.center_freq - freq
+                self._center = freq
+                return {"cmd": "set", "blocks": {self.source_id: {"center_freq": freq}}}
+            self._shift_hz = self.source_info.center_freq - freq
             self._center = freq
-            self._restart_dsp(new_epoch=True)
-        elif name == "gain":
-            self.source.set_gain(args[0])
+            if rt is not None:
+                self._restart(rt, here)
+            return None
+        if name == "gain":
             self._gain = args[0]
-        elif name == "speed":
+            return {"cmd": "set", "blocks": {self.source_id: {"gain": args[0]}}}
+        if name == "speed":
             self._speed = args[0]
             self._pace_ref = None
         elif name == "pause":
             self._paused = bool(args[0])
             self._pace_ref = None
             with self._lock:
-                if self._state in ("running", "paused"):
+                if self.mode == "replay" and self._state in ("running", "paused"):
                     self._state = "paused" if self._paused else "running"
         elif name == "seek":
             total = self.source_info.total_samples or 0
-            self._pos = int(min(max(round(args[0] * self.sample_rate), 0), total))
-            self._finished = False
-            self._pace_ref = None
-            self._restart_dsp(new_epoch=True)
-            with self._lock:
-                self._state = "paused" if self._paused else "running"
+            pos = int(min(max(round(args[0] * self.sample_rate), 0), max(total - 1, 0)))
+            self._restart(rt, pos)
         elif name == "reset_peak":
             self.analyzer.reset_peak()
+        return None
 
-    def _restart_dsp(self, new_epoch: bool) -> None:
-        """Fresh receiver (and spectrum, on a new epoch): nothing is stitched across the change."""
-        rx = self._new_receiver()
+    def _progressed(self, gen: int, rt) -> None:
+        if gen != self._epoch:
+            return
+        now = time.perf_counter()
+        n = rt.next_sample - self._pos
         with self._lock:
-            self.receiver = rx
-            if new_epoch:
-                self._epoch += 1
-        if new_epoch:
-            self.analyzer.reset()
-        self._pending_discontinuity = False
+            if self._t_go is not None and n > 0:
+                load = (now - self._t_go) / (n / self.sample_rate)
+                self._load = load if self._load is None else self._load + HEADROOM_SMOOTHING * (load - self._load)
+            self._pos = rt.next_sample
+        self._t_go = None
 
-    def _process(self, samples: np.ndarray, first_sample: int, discontinuity: bool = False,
-                 time_anchor=None) -> None:
-        t0 = time.perf_counter()
-        if self._shift_hz:
-            samples = frequency_shift(samples, first_sample, self._shift_hz, self.sample_rate)
-        if discontinuity:
+    def _spectrum_tap(self, gen: int, chunk) -> None:
+        if gen != self._epoch:
+            return              # a runtime that is ending (seek): its lines would be out of place
+        if chunk.discontinuity:
             self.analyzer.reset(keep_traces=True)
-        chunk = SampleChunk(samples=samples, first_sample=first_sample, info=self._rx_info(),
-                            discontinuity=discontinuity, time_anchor=time_anchor)
-        bursts = self.receiver.process(chunk)
-        lines = self.analyzer.process(samples, first_sample)
-        load = (time.perf_counter() - t0) / (len(samples) / self.sample_rate)
-        self._publish(bursts, lines)
-        with self._lock:
-            self._pos = first_sample + len(samples)
-            self._load = load if self._load is None else self._load + HEADROOM_SMOOTHING * (load - self._load)
+        if self.mode == "live" and chunk.info.center_freq and chunk.info.center_freq != self._center \
+                and chunk.discontinuity:
+            self._center = chunk.info.center_freq      # the device settled on what it could do
+        lines = self.analyzer.process(chunk.samples, chunk.first_sample)
+        if not lines or (self.mode == "live" and self._paused):
+            return              # live "pause" freezes the display; the receiver keeps going
+        avg, peak = self.analyzer.average_db, self.analyzer.peak_db.copy()
+        center = chunk.info.center_freq
+        for first, power in lines:
+            self.lines.put(SpectrumLine(
+                first_sample=first, n_samples=self.analyzer.line_samples, sample_rate=self.sample_rate,
+                center_freq=center, offsets_hz=self.analyzer.offsets_hz, power_db=power,
+                average_db=avg, peak_db=peak, epoch=self._epoch))
 
-    def _publish(self, bursts, lines) -> None:
-        for b in bursts:
+    def _burst_tap(self, port: str, items) -> None:
+        # Bursts of a runtime that is ending are kept: they are real decodes of what it read.
+        for b in items if isinstance(items, (list, tuple)) else [items]:
             rec = b.to_record()
             if rec.get("decoded", True):     # the GUI shows decoded bursts only
-                self._decoded += 1
+                with self._lock:
+                    self._decoded += 1
                 self.bursts.put(rec)
-        if self.mode == "live" and self._paused:
-            return      # live "pause" freezes the display; the receiver keeps going
-        if lines:
-            avg, peak = self.analyzer.average_db, self.analyzer.peak_db.copy()
-            for first, power in lines:
-                self.lines.put(SpectrumLine(
-                    first_sample=first, n_samples=self.analyzer.line_samples, sample_rate=self.sample_rate,
-                    center_freq=self._center, offsets_hz=self.analyzer.offsets_hz, power_db=power,
-                    average_db=avg, peak_db=peak, epoch=self._epoch))
-
-    def _end_of_stream(self) -> None:
-        self._publish(self.receiver.flush(), [])
-        self._finished = True
-        with self._lock:
-            self._state = "finished"
-
-    def _run_replay(self) -> None:
-        reader = self.source
-        total = int(self.source_info.total_samples)
-        while not self._stop.is_set():
-            self._apply_commands()
-            if self._paused or self._finished:
-                self._wake.wait(0.05)
-                self._wake.clear()
-                continue
-            pos = self._pos
-            if pos >= total:
-                self._end_of_stream()
-                continue
-            if self._speed != math.inf:
-                now = time.monotonic()
-                if self._pace_ref is None:
-                    self._pace_ref = (now, pos)
-                due = self._pace_ref[0] + (pos - self._pace_ref[1]) / self.sample_rate / self._speed
-                if due > now:
-                    # woken early by a command: go round and apply it first
-                    self._wake.wait(min(due - now, 0.1))
-                    self._wake.clear()
-                    continue
-            n = min(self.chunk_size, total - pos)
-            self._process(reader.read(pos, n), pos)
-
-    def _run_live(self) -> None:
-        it = iter(self.source)
-        while not self._stop.is_set():
-            self._apply_commands()
-            try:
-                chunk = next(it)
-            except StopIteration:
-                if not self._stop.is_set():
-                    self._end_of_stream()
-                break
-            if chunk.discontinuity and chunk.info.center_freq != self._center and chunk.info.center_freq:
-                # the device settled on a slightly different frequency than asked
-                self._center = chunk.info.center_freq
-                self._restart_dsp(new_epoch=True)
-            self._process(chunk.samples, chunk.first_sample, chunk.discontinuity, chunk.time_anchor)
-        while not self._stop.is_set():
-            self._apply_commands()
-            self._wake.wait(0.1)
-            self._wake.clear()
-
-
-#: Flowgraph block type whose parameters configure the GUI's receiver.
-RECEIVER_BLOCK_TYPE = "a2_receiver"
-#: Its parameters that are :class:`~argosneo.receiver.A2Receiver` arguments.
-RECEIVER_PARAMS = ("id_bits", "pfa", "polarity", "num_channels")
-
-
-def default_configs(id_bits: int = 28, pfa: float | None = None) -> dict[str, dict]:
-    """The configurations offered without a flowgraph file: the two A2 platform-ID widths
-    (the frame does not say which one a platform uses), ``id_bits`` first."""
-    from argosneo import spec
-
-    widths = [id_bits] + [b for b in spec.A2_ID_BITS_CHOICES if b != id_bits]
-    out = {}
-    for bits in widths:
-        kwargs: dict = {"id_bits": bits}
-        if pfa is not None:
-            kwargs["pfa"] = pfa
-        out[f"A2 {bits}-bit IDs"] = kwargs
-    return out
-
-
-def configs_from_flowgraph(path, variables: dict | None = None) -> dict[str, dict]:
-    """Receiver arguments of every named configuration of a flowgraph file (``base`` first).
-
-    The GUI runs its own source and receiver; from the flowgraph it takes the parameters of the
-    ``a2_receiver`` block in each configuration, so switching configuration in the GUI applies
-    the same receiver settings a flowgraph run would. Variables without a value (the input of a
-    file flowgraph) are allowed: the GUI supplies its own source.
-
-    Raises
-    ------
-    FlowgraphError
-        If the file is invalid or has no ``a2_receiver`` block.
-    """
-    from argosneo.errors import FlowgraphError
-    from argosneo.flowgraph.blocks_a2 import _POLARITY
-    from argosneo.flowgraph.schema import Unresolved, load_flowgraph
-
-    fg = load_flowgraph(path, variables=variables, allow_unresolved=True)
-    out: dict[str, dict] = {}
-    for name in fg.configuration_names():
-        blocks = [b for b in fg.graph_for(name).blocks.values() if b.type == RECEIVER_BLOCK_TYPE]
-        if not blocks:
-            continue
-        kwargs = {k: v for k, v in blocks[0].params.items()
-                  if k in RECEIVER_PARAMS and v is not None and not isinstance(v, Unresolved)}
-        if "polarity" in kwargs:
-            kwargs["polarity"] = _POLARITY[kwargs["polarity"]]
-        out[name] = kwargs
-    if not out:
-        raise FlowgraphError(f"{path}: the flowgraph has no {RECEIVER_BLOCK_TYPE} block for the GUI to run")
-    return out

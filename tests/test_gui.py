@@ -1,5 +1,6 @@
-"""The live GUI with a real Qt (offscreen) on the demo capture: decoding into the table, markers
-on the waterfall, controls reaching the running receiver, exports; and the Qt-free worker."""
+"""The live GUI with a real Qt (offscreen) on the demo capture: the flowgraph runtime decoding into
+the table, markers on the waterfall, controls reaching the running flowgraph, exports; and the
+Qt-free worker."""
 
 import os
 
@@ -20,7 +21,7 @@ pytest.importorskip("pytestqt")
 from argosneo.io.reader import open_capture
 from argosneo.receiver import A2Receiver
 from gui import app as gapp
-from gui.worker import DropQueue, ReceiverWorker, SpectrumAnalyzer, configs_from_flowgraph, default_configs
+from gui.worker import DropQueue, ReceiverWorker, SpectrumAnalyzer
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "captures" / "demo.sigmf-meta"
@@ -41,7 +42,7 @@ def _reference_records(id_bits):
 @pytest.fixture
 def window(qtbot):
     gapp.make_app()
-    worker = gapp.open_replay(DEMO, speed=0, configs=default_configs(28))
+    worker = gapp.open_replay(DEMO, speed=0, id_bits=28)
     win = gapp.MainWindow(worker, title="demo")
     qtbot.addWidget(win)
     win.show()
@@ -66,15 +67,17 @@ def test_demo_bursts_reach_the_table_with_the_right_ids(qtbot, window):
     truth28 = [t["platform_id"] for t in TRUTH if t["id_bits"] == 28]
     assert [i for i in ids if i in truth28] == truth28
 
-    # switching configuration from the control reaches the running receiver
-    window.config_combo.setCurrentText("A2 20-bit IDs")
+    # the configuration chosen after the end applies from the next run (a seek restarts the flowgraph)
+    assert window.worker.configs == ["base", "sensitive", "strict", "20-bit IDs"]
+    window.config_combo.setCurrentText("20-bit IDs")
     assert window.worker.wait_applied()
-    assert window.worker.receiver.id_bits == 20
     window.worker.seek(0.0)
     assert window.worker.wait_applied()
-    qtbot.waitUntil(lambda: window.worker.status()["state"] == "finished"
+    qtbot.waitUntil(lambda: window.worker.status()["state"] == "finished" and window.worker.status()["runs"] == 2
                     and window.table.column_values("platform ID") != ids, timeout=DECODE_TIMEOUT_MS)
     window.poll()
+    assert window.worker.status()["configuration"] == "20-bit IDs"
+    assert window.worker.receiver.id_bits == 20
     ids20 = window.table.column_values("platform ID")
     assert len(ids20) == len(TRUTH)     # decoded again: rows replaced, not duplicated
     for truth, got in zip(TRUTH, ids20):
@@ -112,21 +115,28 @@ def test_threshold_and_retune_controls_reach_the_receiver(qtbot, window):
     _wait_finished(qtbot, window)
     window.pfa_spin.setValue(-9.0)
     assert window.worker.wait_applied()
-    assert window.worker.receiver.pfa == pytest.approx(1e-9)
-    assert window.worker.receiver.detector.pfa == pytest.approx(1e-9)
+    assert window.worker.status()["pfa"] == pytest.approx(1e-9)
     assert "dB over the floor" in window.threshold_label.text()
 
-    # replay retune: a digital shift; the bursts keep their absolute frequencies
+    # replay retune: a digital shift (a frequency_shift block after the source; the flowgraph
+    # restarts where it was); the bursts keep their absolute frequencies
     before = {r["platform_id"]: r["frequency_hz"] for r in window.records}
     window.center_spin.setValue(401.660)
     assert window.worker.wait_applied()
-    assert window.worker.receiver.info.center_freq == pytest.approx(401.66e6)
-    assert window.worker.receiver.pfa == pytest.approx(1e-9)      # the threshold survives a retune
+    assert window.worker.status()["center_freq"] == pytest.approx(401.66e6)
     epoch = window.worker.status()["epoch"]
     window.worker.seek(0.0)
     qtbot.waitUntil(lambda: window.worker.status()["epoch"] > epoch
                     and window.worker.status()["state"] == "finished", timeout=DECODE_TIMEOUT_MS)
     window.poll()
+    rt = window.worker.runtime
+    assert rt.status()["blocks"]["gui_tune"]["shift_hz"] == pytest.approx(-10e3)
+    assert window.worker.receiver.info.center_freq == pytest.approx(401.66e6)
+    # the threshold survives the restart: set in the new flowgraph at its first sample
+    assert window.worker.receiver.pfa == pytest.approx(1e-9)
+    assert window.worker.receiver.detector.pfa == pytest.approx(1e-9)
+    assert [(c["sample"], c["command"], c["ok"]) for c in rt.changes] == [
+        (0, {"cmd": "set", "blocks": {"a2": {"pfa": 1e-9}}}, True)]
     lo, hi = window.waterfall.frequency_span_mhz()
     assert (lo + hi) / 2 == pytest.approx(401.66, abs=RATE / 2048 / 1e6)
     assert len(window.records) == len(TRUTH)
@@ -177,50 +187,94 @@ def test_live_device_window_sets_gain_and_frequency(qtbot):
     if soapy_env.configure().get("build_error") or not soapy_env.MODULE.exists():
         pytest.skip("argosreplay SoapySDR module not built")
     gapp.make_app()
-    worker = gapp.open_device(f"driver=argosreplay,file={DEMO.with_suffix('.sigmf-data')},realtime=0",
-                              sample_rate=RATE, center_freq=401.65e6, gain=10.0, configs=default_configs(28),
+    worker = gapp.open_device(f"driver=argosreplay,file={DEMO.with_suffix('.sigmf-data')}",
+                              sample_rate=RATE, center_freq=401.65e6, gain=10.0, id_bits=28,
                               # few reads: the Debian SoapySDR bindings (SWIG 4.1.0, Python 3.11) drop a
                               # reference to None on every readStream, which aborts the interpreter at
                               # exit once enough have gone
-                              buffer_samples=1 << 18)
+                              buffer_samples=1 << 17)
     win = gapp.MainWindow(worker, title="live")
     qtbot.addWidget(win)
     try:
         assert not win.speed_combo.isEnabled() and win.gain_spin.isEnabled()
-        _wait_finished(qtbot, win)
-        assert win.table.column_values("platform ID") == [r["platform_id"] for r in _reference_records(28)]
+        assert worker.status()["flowgraph"] == "a2_live"
+        # the device paces the stream (real time): change gain and frequency while it runs,
+        # after the third burst (at 2.0 s)
+        ref = _reference_records(28)
+        qtbot.waitUntil(lambda: worker.status()["position_s"] > 2.2, timeout=DECODE_TIMEOUT_MS)
         win.gain_spin.setValue(25.0)
         win.center_spin.setValue(401.655)
         assert worker.wait_applied()
-        assert worker.source.get_gain() == pytest.approx(25.0)
-        assert worker.source.info.center_freq == pytest.approx(401.655e6)
-        assert worker.receiver.info.center_freq == pytest.approx(401.655e6)
+        rt = worker.runtime
+        changes = [c for c in rt.changes if c["ok"]]
+        assert [c["command"]["blocks"] for c in changes] == [{"src": {"gain": 25.0}},
+                                                              {"src": {"center_freq": 401.655e6}}]
+        at = changes[1]["sample"]
+        assert 2.2 * RATE <= at == changes[0]["sample"] < 5 * RATE       # one chunk boundary
+        src = rt.status()["blocks"]["src"]
+        assert src["gain"] == pytest.approx(25.0) and src["center_freq"] == pytest.approx(401.655e6)
+        _wait_finished(qtbot, win, rows=0)
+        assert rt.status()["blocks"]["a2"]["retunes"] == 1, rt.status()["blocks"]
+        assert worker.receiver.info.center_freq == pytest.approx(401.655e6)   # rebuilt at the new centre
+        got = [r for r in win.records if r["sample_start"] < at - 0.6 * RATE]
+        assert [r["platform_id"] for r in got] == [r["platform_id"] for r in ref if r["sample_start"] < at - 0.6 * RATE]
+        assert len(got) >= 3
         assert "samples lost" in win.status_labels["drops"].text()
     finally:
         win.close()
     assert not worker.running
 
 
-def test_flowgraph_configurations_switch_from_the_control(qtbot):
-    configs = configs_from_flowgraph(REPO / "flowgraphs" / "a2_receiver.yaml")
-    assert list(configs) == ["base", "sensitive", "strict"]
+def test_controls_reconfigure_the_running_flowgraph(qtbot):
     gapp.make_app()
-    worker = gapp.open_replay(DEMO, speed=1.0, configs=configs)
+    worker = gapp.open_replay(DEMO, speed=2.0, flowgraph=REPO / "flowgraphs" / "a2_receiver.yaml")
+    assert worker.configs == ["base", "sensitive", "strict"]
     win = gapp.MainWindow(worker, title="flowgraph")
     qtbot.addWidget(win)
     try:
-        assert worker.receiver.pfa == pytest.approx(5e-8)
+        qtbot.waitUntil(lambda: worker.status()["position_s"] > 0.3, timeout=DECODE_TIMEOUT_MS)
+        assert worker.status()["pfa"] == pytest.approx(5e-8) and worker.status()["state"] == "running"
         win.config_combo.setCurrentText("strict")
         assert worker.wait_applied()
         assert worker.config == "strict" and worker.receiver.pfa == pytest.approx(1e-12)
         assert win.pfa_spin.value() == pytest.approx(-12.0)
+        win.pfa_spin.setValue(-6.0)
+        assert worker.wait_applied()
+        st = worker.status()
+        assert st["runtime"]["blocks"]["a2"]["pfa"] == pytest.approx(1e-6)
+        assert st["configuration"] == "strict*" and worker.receiver.pfa == pytest.approx(1e-6)
+        # both changes reached the runtime in flight, at chunk boundaries, logged with them
+        c1, c2 = st["changes"]
+        assert c1["command"] == {"cmd": "configuration", "name": "strict"} and c1["ok"]
+        assert c2["command"] == {"cmd": "set", "blocks": {"a2": {"pfa": 1e-6}}} and c2["ok"]
+        assert 0 < c1["sample"] <= c2["sample"] < 5 * RATE
+        assert c1["sample"] % worker.chunk_size == 0 and c2["sample"] % worker.chunk_size == 0
+        assert worker.runs == 1                       # no restart: the same runtime throughout
+
         win.pause_button.setChecked(True)
         assert worker.wait_applied() and worker.status()["state"] == "paused"
         pos = worker.status()["position_samples"]
         qtbot.wait(200)
         assert worker.status()["position_samples"] == pos      # paused: no samples move
+        # a control still applies while paused, exactly where the stream stands
+        win.config_combo.setCurrentText("base")
+        assert worker.wait_applied()
+        assert worker.status()["changes"][-1]["sample"] == pos
+        assert worker.receiver.pfa == pytest.approx(5e-8)
+        win.pause_button.setChecked(False)
+        win.speed_combo.setCurrentText("max")
+        _wait_finished(qtbot, win)
+        assert worker.status()["position_samples"] == 1_250_000 and worker.runs == 1
+        assert worker.receiver.stats.samples == 1_250_000           # every sample went through
     finally:
         win.close()
+
+
+def test_unsuitable_flowgraph_is_refused_in_one_line():
+    with pytest.raises(Exception, match="needs a file_source source for a capture replay"):
+        ReceiverWorker.for_replay(DEMO, flowgraph="a2_live")
+    with pytest.raises(Exception, match="no configuration named 'nope'"):
+        ReceiverWorker.for_replay(DEMO, config="nope")
 
 
 def test_gui_command_reports_a_bad_flowgraph_in_one_line(tmp_path):
@@ -266,7 +320,7 @@ def test_spectrum_analyzer_is_split_invariant_and_calibrated():
 
 def test_slow_display_drops_lines_never_samples():
     with open_capture(DEMO) as reader:
-        worker = ReceiverWorker.for_replay(reader, speed=0, line_queue=4, configs=default_configs(28))
+        worker = ReceiverWorker.for_replay(DEMO, speed=0, line_queue=4, id_bits=28)
         worker.start()
         try:
             deadline = 30.0
@@ -286,7 +340,7 @@ def test_slow_display_drops_lines_never_samples():
 
 def test_worker_refuses_bad_controls():
     with open_capture(DEMO) as reader:
-        worker = ReceiverWorker.for_replay(reader, configs=default_configs(28))
+        worker = ReceiverWorker.for_replay(DEMO, id_bits=28)
         with pytest.raises(Exception, match="between 0 and 1"):
             worker.set_threshold(2.0)
         with pytest.raises(Exception, match="only be shifted within"):

@@ -63,38 +63,46 @@ def _speed(ctx, param, value):
               show_default=True, help="Platform-ID width of the first configuration.")
 @click.option("--pfa", type=float, default=None, callback=_positive,
               help="Detector false-alarm probability per bin (default: the receiver's).")
-@click.option("--flowgraph", "flowgraph", metavar="FILE.yaml", default=None,
-              help="Take the receiver configurations (and their names) from a flowgraph file.")
+@click.option("--flowgraph", "flowgraph", metavar="FILE.yaml|NAME", default=None,
+              help="Run this flowgraph (file or shipped name; default a2_receiver for a replay, a2_live "
+                   "live): its source must be a file_source / soapy_source, and it needs an a2_receiver block.")
+@click.option("--var", "variables", metavar="NAME=VALUE", multiple=True,
+              help="Set a flowgraph variable (repeatable).")
+@click.option("--output-dir", "-o", type=click.Path(file_okay=False, path_type=str), default=None,
+              help="Where the flowgraph's sinks write (default: a temporary directory, removed at exit).")
 @click.option("--config", "config", metavar="NAME", default=None,
               help="Configuration to start with (default: the first).")
 @click.option("--samp-rate", type=float, default=None, callback=_positive,
               help="Replay: sample rate of a raw IQ file, S/s.")
 @click.option("--center-freq", type=float, default=None, callback=_positive,
               help="Replay: centre frequency, Hz (overrides the capture's).")
-def gui(replay, device, freq, rate, gain, speed, id_bits, pfa, flowgraph, config, samp_rate, center_freq):
+def gui(replay, device, freq, rate, gain, speed, id_bits, pfa, flowgraph, variables, output_dir, config,
+        samp_rate, center_freq):
     """Open the live window on a capture replay or a SoapySDR device.
 
     Shows the spectrum (live, average, peak hold), a waterfall in absolute MHz with a marker on
     every decoded burst (click it for details), the table of decoded bursts and the source status
-    (rate, drops, real-time headroom). Centre frequency, gain, detection threshold and the
-    configuration can be changed while it runs; File saves a screenshot, the bursts (JSON lines)
-    and the spectrum (CSV/NPZ).
+    (rate, drops, real-time headroom). It runs the same flowgraph as the CLI (a2_receiver /
+    a2_live, or --flowgraph) in a worker thread; centre frequency, gain, detection threshold and
+    the flowgraph's named configurations change it while it runs. File saves a screenshot, the
+    bursts (JSON lines) and the spectrum (CSV/NPZ).
     """
     if (replay is None) == (device is None):
         raise click.UsageError("give exactly one source: --replay CAPTURE or --device ARGS")
     app = _import_gui()
-    from gui.worker import configs_from_flowgraph, default_configs  # noqa: PLC0415
+    from argosneo.commands.run import parse_assignments  # noqa: PLC0415
 
-    if flowgraph is not None:
-        configs = configs_from_flowgraph(flowgraph)
-    else:
-        configs = default_configs(int(id_bits), pfa)
+    values = parse_assignments(variables, "--var", False)
+    # --id-bits/--pfa set the receiver of the default flowgraph; a given flowgraph keeps its own
+    # unless they are given explicitly
+    bits = int(id_bits) if flowgraph is None else None
     if replay is not None:
-        worker = app.open_replay(replay, speed=speed, configs=configs, config=config, samp_rate=samp_rate,
-                                 center_freq=center_freq)
+        worker = app.open_replay(replay, speed=speed, flowgraph=flowgraph, variables=values, config=config,
+                                 id_bits=bits, pfa=pfa, samp_rate=samp_rate, center_freq=center_freq,
+                                 output_dir=output_dir)
         title = replay
     else:
-        worker = app.open_device(device, sample_rate=rate, center_freq=freq, gain=gain, configs=configs,
-                                 config=config)
+        worker = app.open_device(device, sample_rate=rate, center_freq=freq, gain=gain, flowgraph=flowgraph,
+                                 variables=values, config=config, id_bits=bits, pfa=pfa, output_dir=output_dir)
         title = device
     app.run(worker, title)

@@ -43,10 +43,12 @@ class FileSource(SourceBlock):
         Param("realtime", bool, False, "pace chunks at the sample rate"),
         Param("start_sample", int, 0, "first capture sample to read", minimum=0),
         Param("stop_sample", int, None, "stop before this capture sample (default: the end)", minimum=1),
+        Param("renumber", bool, True, "number the stream from start_sample = 0 (false: stream sample = "
+              "capture sample, e.g. to resume a replay where it was)"),
     )
 
     def __init__(self, path, samp_rate=None, center_freq=None, datatype=None, start_time=None,
-                 chunk_size=65536, realtime=False, start_sample=0, stop_sample=None):
+                 chunk_size=65536, realtime=False, start_sample=0, stop_sample=None, renumber=True):
         self.path = path
         self._open_kw = dict(samp_rate=samp_rate, center_freq=center_freq, datatype=datatype,
                              start_time=start_time)
@@ -54,6 +56,7 @@ class FileSource(SourceBlock):
         self.realtime = bool(realtime)
         self.start_sample = int(start_sample)
         self.stop_sample = stop_sample
+        self.renumber = bool(renumber)
         self._reader = None
         self._stop = threading.Event()
         self.samples_read = 0
@@ -80,7 +83,13 @@ class FileSource(SourceBlock):
         stop = total if self.stop_sample is None else min(self.stop_sample, total)
         self._stop_at = stop
         info = self._reader.info
+        if not self.renumber:
+            # stream sample = capture sample; the stream ends at capture sample `stop`
+            self._offset = 0
+            self.info = dataclasses.replace(info, total_samples=stop)
+            return self.info
         # The stream starts at start_sample: sample 0 of the stream is that capture sample.
+        self._offset = self.start_sample
         start_time = info.time_of(self.start_sample) if self.start_sample else info.start_time
         self.info = dataclasses.replace(info, start_time=start_time,
                                         total_samples=max(0, stop - self.start_sample))
@@ -92,9 +101,9 @@ class FileSource(SourceBlock):
         for c in self._reader.chunks(self.chunk_size, start=self.start_sample, stop=self._stop_at):
             if self._stop.is_set():
                 return
-            first = c.first_sample - self.start_sample
+            first = c.first_sample - self._offset
             if self.realtime:
-                due = t0 + (first + len(c.samples)) / rate
+                due = t0 + (c.first_sample - self.start_sample + len(c.samples)) / rate
                 while not self._stop.is_set() and (wait := due - time.monotonic()) > 0:
                     self._stop.wait(min(wait, 0.1))
             self.samples_read += len(c.samples)

@@ -114,6 +114,7 @@ class _Pending:
     seq: int = 0
     done: threading.Event = field(default_factory=threading.Event)
     reply: dict | None = None
+    on_reply: Callable[[dict], None] | None = None
 
 
 class Runtime:
@@ -141,13 +142,21 @@ class Runtime:
     taps : dict, optional
         ``{block_id: tap(port, item)}``: every item the block emits is also handed to ``tap``
         (processing thread), so a command can see a block's output without a sink (e.g. the
-        decoded bursts that ``argosneo replay --annotate`` writes back to the capture).
+        decoded bursts that ``argosneo replay --annotate`` writes back to the capture). A tap on
+        the source sees every chunk before the graph does.
+    gate : callable, optional
+        ``gate(chunk) -> bool``, called in the processing thread before each chunk goes into the
+        graph; while it returns True the chunk is held (the gate waits a little itself, e.g.
+        0.05 s) and control commands keep being applied at the chunk's first sample. Commands
+        submitted from inside the gate apply at that sample too. For pacing and pausing a replay
+        (the GUI); offline mode only makes sense with it, since a held live source drops chunks.
     """
 
     def __init__(self, flowgraph: Flowgraph, *, configuration: str | None = None, mode: str | None = None,
                  queue_size: int | None = None, output_dir=None, log: Callable[[str], None] | None = None,
                  event_log=None, progress: Callable[[int], None] | None = None,
-                 taps: dict[str, Callable[[str, Any], None]] | None = None):
+                 taps: dict[str, Callable[[str, Any], None]] | None = None,
+                 gate: Callable[[SampleChunk], bool] | None = None):
         self.fg = flowgraph
         self.configuration = configuration or flowgraph.initial
         self._graph = flowgraph.graph_for(self.configuration)
@@ -163,6 +172,7 @@ class Runtime:
         self._event_fp = None
         self._progress = progress
         self._taps = dict(taps or {})
+        self._gate = gate
 
         self.blocks: dict[str, Any] = {}
         self.timing: dict[str, BlockTiming] = {}
@@ -259,6 +269,9 @@ class Runtime:
     def _push(self, chunk: SampleChunk) -> None:
         vg = self.vg
         inbox = {}
+        tap = self._taps.get(vg.source)
+        if tap is not None:
+            tap("out", chunk)
         for dst, dport in vg.edges.get((vg.source, "out"), ()):
             inbox.setdefault(dst, []).append((dport, chunk))
         self._walk(vg, self.blocks, inbox)
@@ -396,6 +409,8 @@ class Runtime:
     def _finish_pending(self, p: _Pending, reply: dict) -> None:
         p.reply = reply
         p.done.set()
+        if p.on_reply is not None:
+            p.on_reply(reply)
 
     def _take_commands(self) -> None:
         """Move control commands into the schedule (future ones) or apply them now."""
@@ -427,14 +442,20 @@ class Runtime:
         self._schedule.sort(key=lambda x: (x.sample, x.seq))
 
     # ----------------------------------------------------------------------------- public
-    def submit(self, command: dict, *, wait: bool = True, timeout: float = 30.0) -> dict:
+    def submit(self, command: dict, *, wait: bool = True, timeout: float = 30.0,
+               on_reply: Callable[[dict], None] | None = None) -> dict:
         """Hand a change command (already checked by :func:`~argosneo.flowgraph.control.check_command`)
         to the running graph; with ``wait``, return its reply (``ok`` and the sample, or ``error``).
 
         ``at_sample`` / ``at_time`` in the command schedule it for that stream position.
+        ``on_reply(reply)`` is also called with the reply (processing thread, or at once when
+        the flowgraph has finished), so a caller that does not wait still learns the outcome.
         """
         if self._finished.is_set():
-            return {"ok": False, "error": "the flowgraph has finished"}
+            reply = {"ok": False, "error": "the flowgraph has finished"}
+            if on_reply is not None:
+                on_reply(reply)
+            return reply
         cmd = dict(command)
         at_sample = cmd.pop("at_sample", None)
         at_time = cmd.pop("at_time", None)
@@ -442,7 +463,7 @@ class Runtime:
             if self.info is None:
                 return {"ok": False, "error": "at_time needs the stream to have started"}
             at_sample = int(round(at_time * self.info.sample_rate))
-        p = _Pending(command=cmd, sample=at_sample, origin="control")
+        p = _Pending(command=cmd, sample=at_sample, origin="control", on_reply=on_reply)
         self._commands.put(p)
         if not wait:
             return {"ok": True, "queued": True}
@@ -588,6 +609,13 @@ class Runtime:
                     continue
                 if item is _END:
                     break
+                if self.chunks == 0:
+                    # a source may start its numbering later than 0 (file_source renumber=false)
+                    self.next_sample = item.first_sample
+                if self._gate is not None:
+                    while not self._stop.is_set() and self._gate(item):
+                        self._take_commands()
+                    self._take_commands()     # what the gate itself submitted applies here
                 t0 = time.perf_counter()
                 chunk = item
                 while self._schedule and self._schedule[0].sample < chunk.end_sample:
