@@ -290,3 +290,64 @@ def test_small_fft_blocks_match_reference(monkeypatch, block_samples):
             i += n
         ref = reference_channelize(x, ch.taps, m, ch.decimation)
         assert np.max(np.abs(np.concatenate(parts) - ref)) <= 1e-4 * np.sqrt(np.mean(np.abs(ref) ** 2))
+
+
+@pytest.mark.parametrize("taps_per_branch", [1, 3, 8, 11, 19])
+@pytest.mark.parametrize("oversample", [1, 2])
+def test_any_number_of_taps_per_branch_matches_reference(taps_per_branch, oversample):
+    """The kernel takes taps eight at a time plus a one-at-a-time remainder; cover every mix."""
+    m = 8
+    ch = PolyphaseChannelizer(m, oversample=oversample, taps_per_branch=taps_per_branch)
+    assert ch.taps_per_branch == taps_per_branch
+    x = _noise(60 * m + 5, seed=taps_per_branch)
+    parts = [ch.process(x[:37]), ch.process(x[37:])]
+    ref = reference_channelize(x, ch.taps, m, ch.decimation)
+    got = np.concatenate(parts)
+    assert got.shape == ref.shape
+    assert np.max(np.abs(got - ref)) <= 1e-4 * np.sqrt(np.mean(np.abs(ref) ** 2))
+
+
+@pytest.mark.parametrize("oversample", [1, 2])
+def test_output_buffer_reuse_gives_identical_rows(oversample):
+    m = 32
+    x = _noise(40000, seed=11)
+    plain = PolyphaseChannelizer(m, oversample=oversample)
+    reuse = PolyphaseChannelizer(m, oversample=oversample)
+    buf = np.full((40000 // reuse.decimation + 1, m), np.nan + 0j, np.complex64)
+    rng = np.random.default_rng(3)
+    i = 0
+    while i < x.size:
+        n = min(int(rng.integers(0, 5000)), x.size - i)
+        expected_rows = reuse.output_rows(n)
+        assert expected_rows <= n // reuse.decimation + 1
+        a = plain.process(x[i:i + n])
+        b = reuse.process(x[i:i + n], out=buf)
+        assert b.shape == a.shape == (expected_rows, m)
+        assert np.shares_memory(b, buf) or b.size == 0
+        assert np.array_equal(a, b)
+        i += n
+    assert reuse.output_count == plain.output_count
+    assert reuse.output_rows(0) == 0
+
+
+def test_bad_output_buffer_is_rejected_before_any_state_change():
+    ch = PolyphaseChannelizer(8)
+    x = _noise(100)
+    need = ch.output_rows(x.size)
+    assert need == 25
+    bad = [
+        np.zeros((need - 1, 8), np.complex64),             # too few rows
+        np.zeros((need, 8), np.complex128),                # wrong dtype
+        np.zeros((need, 4), np.complex64),                 # wrong channel count
+        np.zeros((8, need), np.complex64).T,               # not C-contiguous
+        np.zeros(need * 8, np.complex64),                  # not 2-D
+    ]
+    for out in bad:
+        with pytest.raises(ArgosneoError):
+            ch.process(x, out=out)
+        assert ch.samples_consumed == 0 and ch.output_count == 0
+    overlapping = np.zeros((need + 20, 8), np.complex64)
+    with pytest.raises(ArgosneoError):
+        ch.process(overlapping.reshape(-1)[:100], out=overlapping)
+    ok = np.zeros((need, 8), np.complex64)
+    assert np.array_equal(ch.process(x, out=ok), PolyphaseChannelizer(8).process(x))
