@@ -43,6 +43,9 @@ DUPLICATE_FREQ_HZ = 100.0
 #: Another burst this close in frequency limits a burst's window (its carrier and sidebands
 #: would otherwise enter the carrier search, the sync search and the noise estimate) (Hz).
 NEIGHBOUR_HZ = 3500.0
+#: Window ends tried on one detection at most: the cleared window's, then later ones when it
+#: was cut at a later nearby detection and did not decode (see ``A2Receiver._later_ends``).
+MAX_WINDOW_ENDS = 3
 
 
 #: Demodulator of every format the receiver knows, by name.
@@ -343,12 +346,24 @@ class A2Receiver:
                 start = max(start, burst_end + frame // 4)
         return start, max(start, end)
 
-    def _run_job(self, job: _Job, cut_reason: str = "cut by the end of the window") -> list:
+    def _later_ends(self, job: _Job, end: int) -> list[int]:
+        """Window ends to retry with when the window cut at ``end`` did not decode: the frames
+        of the later nearby detections beyond it, then the full window. A detection inside the
+        burst is its own line seen again (a weak residual carrier that faded below the threshold
+        for a few frames) or a burst more than the collision guard away that overlaps it in
+        time; neither is a reason to cut it short."""
         det = job.detection
-        start, end = self._clear_window(job)
+        ends = sorted({o.frame_start for o in self._detections
+                       if o is not det and abs(o.offset_hz - det.offset_hz) <= NEIGHBOUR_HZ
+                       and end < o.frame_start < job.end})
+        return (ends + [job.end])[:MAX_WINDOW_ENDS - 1]
+
+    def _attempt(self, det: CarrierDetection, start: int, end: int):
+        """Demodulate ``[start, end)`` of the detection's channel with every format; the first
+        that decodes, its window, and why the others (or all) did not."""
         samples, start = self._read_ring(det.channel, start, end)
         if len(samples) == 0:
-            return self._reject(det, cut_reason)
+            return None, None, []
         window = BurstWindow(
             samples=samples,
             sample_rate=self.channel_rate,
@@ -360,16 +375,39 @@ class A2Receiver:
         reasons = []
         for demodulator in self.demodulators:
             try:
-                demod = demodulator.demodulate(window)
-                break
+                return demodulator.demodulate(window), window, reasons
             except DemodulationRejected as exc:
                 reasons.append(f"{demodulator.frame_format.name}: {exc}")
+        return None, window, reasons
+
+    def _run_job(self, job: _Job, cut_reason: str = "cut by the end of the window") -> list:
+        det = job.detection
+        start, end = self._clear_window(job)
+        ends = [end]
+        if end < job.end:
+            ends += self._later_ends(job, end)
+        windows = [(start, e) for e in ends]
+        if start > job.start:
+            # a neighbour decoded as ending before the detection may still have ended after this
+            # burst's carrier began (a weak carrier is sometimes only found in its sync word)
+            windows += [(job.start, e) for e in ends]
+        reason = cut_reason
+        for start, end in windows:
+            demod, window, reasons = self._attempt(det, start, end)
+            if window is None:
+                reason = cut_reason
+                continue
+            if demod is None:
+                reason = "; ".join(reasons)
+                continue
+            # a burst whose last bit lies beyond the samples received would have made-up bits
+            window_end_s = window.time_of_first + len(window.samples) / self.channel_rate
+            if demod.end_s > window_end_s + 0.25 / spec.A2_BIT_RATE:
+                reason = cut_reason
+                continue
+            break
         else:
-            return self._reject(det, "; ".join(reasons))
-        # a burst whose last bit lies beyond the samples received would have made-up bits
-        window_end_s = window.time_of_first + len(samples) / self.channel_rate
-        if demod.end_s > window_end_s + 0.25 / spec.A2_BIT_RATE:
-            return self._reject(det, cut_reason)
+            return self._reject(det, reason)
         if demod.format == "A2":
             frame = deframe_a2(demod, self.id_bits)
         elif demod.format == "VLD":

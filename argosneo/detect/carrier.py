@@ -49,9 +49,13 @@ SYNC_GUARD_S = spec.A2_CARRIER_DURATION_S + spec.A2_SYNC_BITS / spec.A2_BIT_RATE
 #: for a whole maximum-length burst instead would hide a short burst's neighbours in frequency.
 FOLLOW_HOLD_S = 0.2
 #: A line this much stronger than the median residual line of a carrier followed past its sync
-#: word is a new burst's carrier (a new carrier has 4× the power of a residual one at β = π/3,
-#: so a new burst up to 3 dB weaker than the followed one is still seen).
+#: word, at its frequency or among its sidebands, is a new burst's carrier (a new carrier has 4×
+#: the power of a residual one at β = π/3, so a new burst up to 3 dB weaker than the followed one
+#: is still seen).
 NEW_CARRIER_JUMP = 2.0
+#: A residual line this many times the detection threshold is not lost for two frames while its
+#: burst lasts (a weak one's is, now and then: its burst goes on although the line is missed).
+FADE_MARGIN = 4.0
 #: Channels transformed together: one block's spectra (64 × 8 KiB at 2.4 MS/s) stay in L2
 #: from the transpose through the FFT to the power and floor.
 _CHANNEL_BLOCK = 64
@@ -341,7 +345,8 @@ class CarrierDetector:
             followed = self._match(offset)
             if followed is not None and followed[1] == frame_start:
                 continue     # a weaker peak of a carrier already updated from this frame
-            if followed is not None and not self._is_new_carrier(followed, offset, p, frame_start):
+            if followed is not None and not self._is_new_carrier(
+                    followed, offset, p, frame_start, p / snr):
                 if abs(followed[0] - offset) <= SAME_CARRIER_HZ:
                     followed[0] = offset
                     followed[1] = frame_start
@@ -350,22 +355,54 @@ class CarrierDetector:
                         followed[4].append(p)                 # residual-line powers
                         del followed[4][:-8]
                 continue
-            if followed is not None:
-                self._followed.remove(followed)
+            if followed is not None and (abs(followed[0] - offset) <= SAME_CARRIER_HZ
+                                         or not self._explains(followed, 0.0, frame_start)):
+                self._followed.remove(followed)     # replaced by the new one, or over
             self._followed.append([offset, frame_start, p, frame_start, []])
             new.append(CarrierDetection(ch, float(offset), frame_start, self.fft_size,
                                         10 * math.log10(snr)))
         self.detections += len(new)
         return new
 
-    def _is_new_carrier(self, followed, offset: float, power: float, frame_start: int) -> bool:
-        """A new burst's carrier at (nearly) the frequency of a carrier followed past its sync
-        word: during the data only the residual carrier (cos²β ≈ 25 % of the power) is left,
-        so a line well above the median residual line of the last frames (at least two frames
-        of data) is another burst starting, not the same one continuing."""
-        if len(followed[4]) < 2 or abs(followed[0] - offset) > SAME_CARRIER_HZ:
+    def _is_new_carrier(self, followed, offset: float, power: float, frame_start: int,
+                        floor: float) -> bool:
+        """Whether a peak near the followed carrier ``followed`` (the closest one) is a new
+        burst's carrier.
+
+        At (nearly) its frequency, once past its sync word: during the data only the residual
+        carrier (cos²β ≈ 25 % of the power) is left, so a line well above the median residual
+        line of the last frames (at least two frames of data) is another burst starting — just
+        after the followed one ended, or the two would collide — not the same one continuing.
+        So is any line there after two frames without the residual line, if that line stood
+        ``FADE_MARGIN`` above the threshold (``floor``: the channel's noise floor): only a weak
+        burst's residual line fades for a while and comes back.
+
+        Farther away, among the sidebands: new unless some carrier followed within
+        ``SIDEBAND_HZ`` can have put it there (:meth:`_explains`).
+        """
+        if abs(followed[0] - offset) <= SAME_CARRIER_HZ:
+            if len(followed[4]) < 2:
+                return False
+            residual = float(np.median(followed[4]))
+            if (frame_start - followed[1] > self.fft_size
+                    and residual > FADE_MARGIN * self.threshold * floor):
+                return True     # a residual line this far above the threshold does not fade
+            return power > NEW_CARRIER_JUMP * residual
+        return not any(abs(c[0] - offset) <= SIDEBAND_HZ and self._explains(c, power, frame_start)
+                       for c in self._followed)
+
+    def _explains(self, carrier, power: float, frame_start: int) -> bool:
+        """Whether a line of ``power`` can be a sideband of the followed ``carrier``: always
+        during its carrier and sync word (the sync word's lines are stronger than the carrier);
+        afterwards only while its residual line is still seen (in this frame or the previous
+        one: sidebands strong enough to be seen come with a residual line 12 dB above them) and
+        the line is not well above that residual line (the data's sidebands stay below it:
+        random bits spread them; even a run of equal bits puts only 1.2× its power at ±400 Hz)."""
+        if frame_start - carrier[3] <= SYNC_GUARD_S * self.channel_rate:
+            return True
+        if frame_start - carrier[1] > self.fft_size:
             return False
-        return power > NEW_CARRIER_JUMP * float(np.median(followed[4]))
+        return len(carrier[4]) < 2 or power <= NEW_CARRIER_JUMP * float(np.median(carrier[4]))
 
     def _match(self, offset: float):
         best = None
