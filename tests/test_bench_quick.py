@@ -157,3 +157,21 @@ def test_vld_bench_quick(tmp_path, capsys):
     assert sum(lo[k] for k in ("ok", "wrong_bits", "wrong_length", "wrong_format", "rejected", "missed")) == 8
     assert 0 < lo["theory_per"] < 1
     assert "VLD Eb/N0" in capsys.readouterr().out
+
+
+def test_a3_bench_quick(tmp_path, capsys):
+    bench = _load("bench_a3")
+    # the reference's weight spectrum is the known one of the K = 7 (171, 133) code
+    assert list(bench.weight_spectrum(16).items()) == [(10, 11), (12, 38), (14, 193), (16, 1331)]
+    assert bench.main(["--quick", "--out", str(tmp_path)]) == 0
+    data = json.loads((tmp_path / "a3.json").read_text())
+    points = {p["ebn0_db"]: p for p in data["points"]}
+    hi = points[14.0]
+    assert hi["bursts"] == 8 and hi["ok"] == 8 and hi["false_decodes"] == 0
+    assert abs(hi["cn0_dbhz"] - (14.0 + 26.0206)) < 1e-3          # Eb = power / 400 bit/s
+    assert set(hi["per_by_kind"]) == {"ZE", "A3 N=1", "A3 N=4", "A3 N=8"}
+    lo = points[4.0]
+    assert sum(lo[k] for k in bench.OUTCOMES) == 8
+    assert 0 < lo["theory_per"] < 0.05
+    assert (tmp_path / "a3.png").stat().st_size > 1000
+    assert "A3/ZE Eb/N0" in capsys.readouterr().out

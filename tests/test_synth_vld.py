@@ -65,7 +65,7 @@ def test_platform_vld_validation_names_the_key():
     assert (p.format, p.platform_id, p.burst_duration_s) == ("VLD", 0x1234567, pytest.approx(0.965))
     assert Platform(format="VLD").vld_blocks == "random"
     cases = [
-        (dict(format="A3"), "format: must be one of A2, VLD"),
+        (dict(format="A4"), "format: must be one of A2, VLD, A3, ZE"),
         (dict(format="VLD", n_blocks=2), "n_blocks: VLD must be 1 (short) or 3 (long)"),
         (dict(format="VLD", vld_blocks="zeros"), "vld_blocks: must be one of"),
         (dict(format="VLD", data=5), "data: not used by format VLD"),

@@ -1,4 +1,5 @@
-"""``argosneo synth``: write a synthetic Argos capture (PTT-A2, A4 VLD; SigMF) with its ground truth."""
+"""``argosneo synth``: write a synthetic Argos capture (PTT-A2, A4 VLD, PTT-A3/ZE; SigMF) with its
+ground truth."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ _DATATYPES = ("cf32_le", "ci16_le", "ci8", "cu8")
 #: Per-platform summary lines printed at most (the truth file lists everything).
 _MAX_PLATFORM_LINES = 25
 #: ``--format`` choices and the formats they draw from (one per platform).
-_FORMAT_CHOICES = {"A2": ("A2",), "VLD": ("VLD",), "mixed": ("A2", "VLD")}
+#: ``mixed`` stays A2 + VLD (what the receiver decodes by default); ``all`` adds the Argos-3
+#: formats, whose modulation model is unconfirmed (decode with ``replay --formats A2,VLD,A3``).
+_FORMAT_CHOICES = {"A2": ("A2",), "VLD": ("VLD",), "A3": ("A3",), "ZE": ("ZE",),
+                   "mixed": ("A2", "VLD"), "all": ("A2", "VLD", "A3", "ZE")}
 
 
 def _parse_range(text: str | None, flag: str, *, integer: bool = False):
@@ -45,11 +49,14 @@ def _build_scenario(opts: dict):
     n_blocks = _parse_range(opts["n_blocks"] or "1,8", "--n-blocks", integer=True)
     if not 1 <= n_blocks[0] <= n_blocks[1] <= spec.A2_MAX_BLOCKS:
         raise ScenarioError(f"--n-blocks: must be within 1..{spec.A2_MAX_BLOCKS}, got {opts['n_blocks']!r}")
+    from argosneo.synth.scenario import Platform
     from argosneo.synth.vld import vld_burst_duration
 
     formats = _FORMAT_CHOICES[opts["format"]]
     longest = max(([spec.a2_burst_duration_s(n_blocks[1])] if "A2" in formats else [])
-                  + ([vld_burst_duration(max(spec.A4_VLD_BLOCKS))] if "VLD" in formats else []))
+                  + ([vld_burst_duration(max(spec.A4_VLD_BLOCKS))] if "VLD" in formats else [])
+                  + ([Platform(1, format="A3", n_blocks=n_blocks[1]).burst_duration_s] if "A3" in formats else [])
+                  + ([Platform(1, format="ZE").burst_duration_s] if "ZE" in formats else []))
     if duration < longest:
         raise ScenarioError(f"--duration: {duration:g} s is shorter than one burst ({longest:g} s)")
     offset = opts["offset_range"] or (-spec.A2_BAND_HALF_WIDTH_HZ, spec.A2_BAND_HALF_WIDTH_HZ)
@@ -131,7 +138,8 @@ def _fmt_bytes(n: int) -> str:
               help="Platform ID width.")
 @click.option("--format", "format", type=click.Choice(list(_FORMAT_CHOICES)), default="A2", show_default=True,
               help="What the platforms transmit: PTT-A2, A4 VLD (random coded blocks, short or "
-                   "long), or mixed (drawn per platform).")
+                   "long), PTT-A3, PTT-ZE, mixed (A2 or VLD, drawn per platform) or all (A2, VLD, "
+                   "A3 or ZE). A3/ZE: Eb per information bit (400 bit/s); modulation model unconfirmed.")
 @click.option("--seed", type=click.IntRange(0, None), default=None, help="Random seed [1].")
 @click.option("--datatype", type=click.Choice(_DATATYPES), default=None, help="Sample format [cf32_le].")
 @click.option("--start-time", default=None, metavar="ISO", help="UTC time of sample 0 [2026-11-25T12:00:00Z].")
@@ -188,6 +196,10 @@ def _print_summary(scenario, result) -> None:
         times = ", ".join(f"{x.start_time_s:.3f}" for x in bs[:6]) + (" ..." if len(bs) > 6 else "")
         if b.format == "VLD":
             what = f"{'VLD':>10} {'short' if b.n_blocks == 1 else 'long ':9}"
+        elif b.format == "A3":
+            what = f"{b.platform_id_hex:>10} A3     N={b.n_blocks}"
+        elif b.format == "ZE":
+            what = f"{b.platform_id_hex:>10} ZE        "
         else:
             what = f"{b.platform_id_hex:>10} ({b.id_bits}-bit) N={b.n_blocks}"
         click.echo(f"  {what} "

@@ -1,5 +1,6 @@
 """Argos transmitter emulator: PTT-A2 frame bits and waveform (:mod:`.a2`), A4 VLD frames
-(:mod:`.vld`, same waveform at 200 bit/s), scenarios (:mod:`.scenario`), chunked rendering with
+(:mod:`.vld`, same waveform at 200 bit/s), PTT-A3/ZE waveform (:mod:`.a3`, frames from
+:mod:`argosneo.coding.a3`), scenarios (:mod:`.scenario`), chunked rendering with
 noise and ground truth (:mod:`.emulator`)."""
 
 from argosneo.synth.a2 import (
@@ -22,6 +23,7 @@ from argosneo.synth.emulator import (
     truth_path_for,
     write_capture,
 )
+from argosneo.synth.a3 import a3_burst_duration, render_a3_burst
 from argosneo.synth.scenario import FORMATS, CrowdSpec, Platform, Scenario, cn0_to_ebn0, ebn0_to_cn0
 from argosneo.synth.vld import render_vld_burst, vld_burst_duration, vld_frame_bits, vld_known_answer_blocks
 
@@ -31,4 +33,5 @@ __all__ = [
     "BurstTruth", "Emulator", "SynthResult", "load_truth", "synthesize", "truth_path_for", "write_capture",
     "CrowdSpec", "Platform", "Scenario", "cn0_to_ebn0", "ebn0_to_cn0", "FORMATS",
     "render_vld_burst", "vld_burst_duration", "vld_frame_bits", "vld_known_answer_blocks",
+    "a3_burst_duration", "render_a3_burst",
 ]

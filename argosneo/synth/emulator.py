@@ -1,4 +1,4 @@
-"""The transmitter emulator (PTT-A2 and A4 VLD): schedule every burst of a scenario, render any span of samples, write
+"""The transmitter emulator (PTT-A2, A4 VLD, PTT-A3 and PTT-ZE): schedule every burst of a scenario, render any span of samples, write
 SigMF captures with a ground-truth file.
 
 Everything random is drawn from the scenario seed, in advance (:meth:`Emulator.schedule`), so a
@@ -28,9 +28,12 @@ from pathlib import Path
 import numpy as np
 
 from argosneo import spec
+from argosneo import spec_a3 as s3
+from argosneo.coding import a3 as a3_coding
 from argosneo.errors import ScenarioError
 from argosneo.synth import a2, vld
-from argosneo.synth.scenario import Platform, Scenario, ebn0_to_cn0
+from argosneo.synth.a3 import render_a3_burst
+from argosneo.synth.scenario import A3_FORMATS, Platform, Scenario, ebn0_to_cn0
 
 __all__ = [
     "BurstTruth",
@@ -82,6 +85,13 @@ class BurstTruth:
     unless the blocks are the known-answer stream (which encodes 0x1234567), and the
     receiver-comparable fields are :attr:`over_air_hex`, :attr:`over_air_tail_bits` and
     :attr:`blocks_hex`; Eb/N0 uses Eb = power / 200 bit/s.
+
+    For ``"A3"`` and ``"ZE"``, ``bits`` is the over-air stream (30 sync bits, then the permuted
+    rate-1/2 code bits, even positions on I), ``datagram`` the information bits before coding
+    (A3: length code · ID · data · tail zeros; ZE: ID · tail zeros), ``n_blocks`` is N (0 for
+    ZE), ``length_code`` the 4-bit code (``None`` for ZE), ``id_bits`` 28, and :attr:`data_hex`
+    is in the receiver's form (no prefix, ``""`` for ZE); Eb/N0 uses Eb = power / 400
+    information bit/s.
     """
 
     index: int
@@ -107,6 +117,7 @@ class BurstTruth:
     beta: float
     bits: np.ndarray = field(repr=False)
     format: str = "A2"
+    datagram: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def sample_count(self) -> int:
@@ -117,11 +128,16 @@ class BurstTruth:
         """Sync + length field bits before the message."""
         if self.format == "VLD":
             return spec.A4_VLD_SYNC_BITS + spec.A4_VLD_LENGTH_BITS
+        if self.format in A3_FORMATS:
+            return s3.A3_SYNC_BITS
         return spec.A2_SYNC_BITS + spec.A2_LENGTH_FIELD_BITS
 
     @property
     def message_bits(self) -> np.ndarray:
-        """A2: platform ID + data; VLD: the coded blocks (everything after sync and length)."""
+        """A2: platform ID + data; VLD: the coded blocks (everything after sync and length);
+        A3/ZE: the datagram (information bits before coding, tail included)."""
+        if self.format in A3_FORMATS:
+            return self.datagram
         return self.bits[self.header_bits:]
 
     @property
@@ -148,10 +164,20 @@ class BurstTruth:
 
     @property
     def data_bits(self) -> np.ndarray:
+        """A2: data after the ID; A3: the user data; ZE: none."""
+        if self.format == "A3":
+            lo = s3.A3_LENGTH_FIELD_BITS + s3.A3_ID_BITS
+            return self.datagram[lo:lo + s3.a3_user_bits(self.n_blocks)]
+        if self.format == "ZE":
+            return self.datagram[:0]
         return self.message_bits[self.id_bits:]
 
     @property
     def data_hex(self) -> str:
+        """A2: ``0x``-prefixed hex; A3/ZE: as the receiver writes it (no prefix, ``""`` for ZE)."""
+        if self.format in A3_FORMATS:
+            d = self.data_bits
+            return "" if d.size == 0 else a2.bits_to_hex(d)[2:]
         return a2.bits_to_hex(self.data_bits)
 
     @property
@@ -179,7 +205,8 @@ class BurstTruth:
             "index": self.index, "format": self.format, "platform_index": self.platform_index,
             "platform_id": self.platform_id_hex, "id_bits": self.id_bits,
             "n_blocks": self.n_blocks,
-            "length_code": format(self.length_code, "02b" if is_vld else "04b"),
+            "length_code": (None if self.length_code is None
+                            else format(self.length_code, "02b" if is_vld else "04b")),
             "start_sample": self.start_sample, "start_sample_exact": self.start_sample_exact,
             "start_frac": self.start_frac, "end_sample": self.end_sample,
             "start_time_s": self.start_time_s, "start_time_utc": _iso(self.start_time_utc),
@@ -193,6 +220,8 @@ class BurstTruth:
         if is_vld:
             d.update(over_air_hex=self.over_air_hex, over_air_tail_bits=self.over_air_tail_bits,
                      blocks_hex=self.blocks_hex)
+        if self.datagram is not None:
+            d["datagram"] = "".join("1" if b else "0" for b in self.datagram)
         return d
 
     @classmethod
@@ -203,7 +232,8 @@ class BurstTruth:
             index=int(d["index"]), platform_index=int(d["platform_index"]),
             platform_id=None if d["platform_id"] is None else int(d["platform_id"], 16),
             id_bits=int(d["id_bits"]),
-            n_blocks=int(d["n_blocks"]), length_code=int(d["length_code"], 2),
+            n_blocks=int(d["n_blocks"]),
+            length_code=None if d["length_code"] is None else int(d["length_code"], 2),
             start_sample=int(d["start_sample"]), start_sample_exact=float(d["start_sample_exact"]),
             start_frac=float(d["start_frac"]), end_sample=int(d["end_sample"]),
             start_time_s=float(d["start_time_s"]), start_time_utc=when,
@@ -213,6 +243,8 @@ class BurstTruth:
             amplitude=float(d["amplitude"]), phase0_rad=float(d["phase0_rad"]),
             beta=float(d["beta"]), bits=np.array([c == "1" for c in d["bits"]], dtype=np.uint8),
             format=d.get("format", "A2"),
+            datagram=(None if d.get("datagram") is None
+                      else np.array([c == "1" for c in d["datagram"]], dtype=np.uint8)),
         )
 
 
@@ -280,8 +312,7 @@ class Emulator:
             f_end = p.offset_hz + p.drift_hz_s * dur
             f_lo, f_hi = min(p.offset_hz, f_end), max(p.offset_hz, f_end)
             is_vld = p.format == "VLD"
-            n_data = (spec.A4_VLD_CODED_BLOCK_BITS * p.n_blocks if is_vld
-                      else a2.a2_data_bit_count(p.id_bits, p.n_blocks))
+            n_data = p.data_bit_count
             random_data = p.data == "random" and not (is_vld and p.vld_blocks == "known_answer")
             first_given = p.first_tx_s is not None
             first = p.first_tx_s if first_given else float(rng.uniform(0.0, p.period_s))
@@ -316,17 +347,24 @@ class Emulator:
                     t0s[n_placed], t1s[n_placed] = start, start + dur
                     f0s[n_placed], f1s[n_placed] = f_lo, f_hi
                     n_placed += 1
+                    datagram = None
                     if is_vld:
                         coded = data if random_data else vld.vld_known_answer_blocks(p.n_blocks)
                         bits = vld.vld_frame_bits(coded, p.n_blocks)
+                    elif p.format == "A3":
+                        datagram = a3_coding.a3_datagram(p.platform_id, data, p.n_blocks)
+                        bits = a3_coding.over_air_bits(datagram)
+                    elif p.format == "ZE":
+                        datagram = a3_coding.ze_datagram(p.platform_id)
+                        bits = a3_coding.over_air_bits(datagram)
                     else:
                         bits = a2.a2_frame_bits(p.platform_id, p.id_bits, data, p.n_blocks)
-                    placed.append((start, pi, bits, phase0))
+                    placed.append((start, pi, bits, phase0, datagram))
                 k += 1
 
         placed.sort(key=lambda x: (x[0], x[1]))
         bursts = []
-        for idx, (start, pi, bits, phase0) in enumerate(placed):
+        for idx, (start, pi, bits, phase0, datagram) in enumerate(placed):
             p = self.platforms[pi]
             exact = start * fs
             first_n = math.ceil(exact)
@@ -336,17 +374,25 @@ class Emulator:
             pid = p.platform_id
             if is_vld and p.vld_blocks != "known_answer":
                 pid = None      # random coded blocks encode no ID
+            if is_vld:
+                length_code = vld.vld_length_field(p.n_blocks)
+            elif p.format == "A3":
+                length_code = s3.A3_LENGTH_CODES[p.n_blocks - 1]
+            elif p.format == "ZE":
+                length_code = None
+            else:
+                length_code = a2.a2_length_code(p.n_blocks)
             bursts.append(BurstTruth(
                 index=idx, platform_index=pi, platform_id=pid, id_bits=p.id_bits,
                 n_blocks=p.n_blocks,
-                length_code=vld.vld_length_field(p.n_blocks) if is_vld else a2.a2_length_code(p.n_blocks),
+                length_code=length_code,
                 start_sample=first_n, start_sample_exact=exact, start_frac=first_n - exact,
                 end_sample=math.ceil(exact + dur * fs),
                 start_time_s=start, start_time_utc=sc.start_time + _dt.timedelta(seconds=start),
                 duration_s=dur, offset_hz=p.offset_hz, frequency_hz=sc.center_freq + p.offset_hz,
                 drift_hz_s=p.drift_hz_s, ebn0_db=ebn0, cn0_dbhz=ebn0_to_cn0(ebn0, p.format),
                 amplitude=sc.amplitude_for(ebn0, p.format), phase0_rad=phase0, beta=p.beta, bits=bits,
-                format=p.format,
+                format=p.format, datagram=datagram,
             ))
         self._starts = np.array([b.start_sample for b in bursts], dtype=np.int64)
         self._ends = np.array([b.end_sample for b in bursts], dtype=np.int64)
@@ -432,6 +478,13 @@ class Emulator:
         acc = np.zeros(count, dtype=np.complex128)
         sc = self.scenario
         for b in self.bursts_in(start_sample, count):
+            if b.format in A3_FORMATS:
+                # own pulse shaping (spec_a3.A3_TRANSITION_FRACTION); beta does not apply to QPSK
+                render_a3_burst(
+                    acc, start_sample, sample_rate=sc.sample_rate, start_sample=b.start_sample_exact,
+                    bits=b.bits, offset_hz=b.offset_hz, drift_hz_s=b.drift_hz_s, phase0=b.phase0_rad,
+                    amplitude=b.amplitude)
+                continue
             render = vld.render_vld_burst if b.format == "VLD" else a2.render_a2_burst
             render(
                 acc, start_sample, sample_rate=sc.sample_rate, start_sample=b.start_sample_exact,
@@ -471,7 +524,9 @@ class Emulator:
                 "noise_variance_full_scale": (sc.noise_variance if sc.add_noise else 0.0) * scale ** 2,
                 "level_reference_noise_variance": sc.noise_variance,
                 "units": "amplitude and noise_variance are physical; file samples = physical x sample_scale",
-                "calibration": "Eb = amplitude^2 / R (R = 400 bit/s for A2, 200 bit/s for VLD); "
+                "calibration": "Eb = amplitude^2 / R (R = 400 bit/s for A2, 200 bit/s for VLD: over-air "
+                               "bit rates; 400 bit/s for A3 and ZE: information bit rate, one bit per "
+                               "QPSK symbol of the rate-1/2 code); "
                                "N0 = noise_variance / sample_rate; C/N0 = Eb/N0 + 10 log10(R)",
                 "bit_one_first_chip_sign": spec.A2_BIT_ONE_FIRST_CHIP_SIGN,
                 "transition_fraction": sc.transition_fraction,
@@ -556,8 +611,8 @@ def write_capture(
     """Synthesise a scenario into a SigMF recording plus ``<base>.truth.json``.
 
     Samples are rendered and written chunk by chunk (memory stays bounded for hour-long
-    captures). One SigMF annotation per burst: label ``A2 <platform_id>`` or ``VLD short|long
-    <over-air hex>``, frequency edges
+    captures). One SigMF annotation per burst: label ``A2 <platform_id>``, ``VLD short|long
+    <over-air hex>``, ``A3 <platform_id>`` or ``ZE <platform_id>``, frequency edges
     ±1.6 kHz around the carrier (widened by the drift over the burst), comment with N and Eb/N0.
 
     Parameters
@@ -607,7 +662,13 @@ def write_capture(
             f_end = f_start + b.drift_hz_s * b.duration_s
             levels = (f"Eb/N0={b.ebn0_db:.1f} dB C/N0={b.cn0_dbhz:.1f} dB-Hz offset={b.offset_hz:+.1f} Hz "
                       f"drift={b.drift_hz_s:+.1f} Hz/s")
-            if b.format == "VLD":
+            if b.format in A3_FORMATS:
+                label = f"{b.format} {b.platform_id_hex}"
+                what = (f"PTT-A3 N={b.n_blocks} data={b.data_hex}" if b.format == "A3"
+                        else "PTT-ZE (ID only)")
+                comment = (f"{what} {levels} (Eb per information bit, 400 bit/s; "
+                           f"modulation model UNCONFIRMED)")
+            elif b.format == "VLD":
                 kind = "short" if b.n_blocks == 1 else "long"
                 label = f"VLD {kind} {b.over_air_hex}+{b.over_air_tail_bits}"
                 comment = f"A4 VLD {kind} ({b.n_blocks} coded block(s)) {levels} blocks={','.join(b.blocks_hex)}"

@@ -1,5 +1,5 @@
 """Emulator scenarios: the capture (rate, centre, duration, noise) and the platforms in it
-(PTT-A2 and A4 VLD transmitters).
+(PTT-A2, A4 VLD, PTT-A3 and PTT-ZE transmitters).
 
 A scenario is built in Python (:class:`Scenario`, :class:`Platform`, :class:`CrowdSpec`) or read
 from YAML with :meth:`Scenario.from_yaml`::
@@ -14,7 +14,7 @@ from YAML with :meth:`Scenario.from_yaml`::
     avoid_collisions: true
     platforms:
       - platform_id: 0x1234567
-        format: A2                # A2 (default) or VLD
+        format: A2                # A2 (default), VLD, A3 or ZE
         id_bits: 28
         n_blocks: 2
         data: random              # or an integer / "0x..." / a list of bits
@@ -28,6 +28,12 @@ from YAML with :meth:`Scenario.from_yaml`::
         n_blocks: 3               # 1 = short, 3 = long
         vld_blocks: known_answer  # the CNES example stream (ID 0x1234567), or random
         offset_hz: -20e3
+      - platform_id: 0x1234567    # PTT-A3: 28-bit ID, data 24 + 32·(N − 1) bits
+        format: A3
+        n_blocks: 2
+        data: random
+      - platform_id: 0x7654321    # PTT-ZE: ID only (no n_blocks, no data)
+        format: ZE
     crowd:                        # many random platforms, drawn from the seed
       count: 200
       offset_range_hz: [-100e3, 100e3]
@@ -36,12 +42,14 @@ from YAML with :meth:`Scenario.from_yaml`::
       period_s: [45, 90]
       n_blocks: [1, 8]
       id_bits: 28
-      formats: [A2, VLD]          # format drawn per platform (default A2 only)
+      formats: [A2, VLD, A3, ZE]  # format drawn per platform (default A2 only)
 
 Numbers may be written in YAML as ``250e3`` (PyYAML reads that as a string; it is accepted).
 
-Level calibration (``argos-spec.md`` §2): ``Eb = burst power / R`` with R the format's over-air
-bit rate (400 bit/s for A2, 200 bit/s for A4 VLD) and ``N0 = complex noise variance per sample /
+Level calibration (``argos-spec.md`` §2): ``Eb = burst power / R`` with R the format's bit rate:
+the over-air bit rate for A2 (400 bit/s) and A4 VLD (200 bit/s), the *information* bit rate for
+A3 and ZE (400 bit/s: 400 QPSK symbols/s, each carrying two rate-1/2 code bits, i.e. one
+information bit; the over-air code-bit rate is 800 bit/s), and ``N0 = complex noise variance per sample /
 sample_rate``, so a burst of amplitude A has ``Eb/N0 = A²·fs / (R·σ²)`` and
 ``C/N0 = Eb/N0 + 10·log10(R)`` dB-Hz (a VLD burst at the same Eb/N0 as an A2 burst has half its
 power). With ``noise: none`` the levels are computed against a unit-variance reference but no
@@ -58,15 +66,22 @@ from pathlib import Path
 import numpy as np
 
 from argosneo import spec
+from argosneo import spec_a3 as s3
 from argosneo.errors import ScenarioError
 from argosneo.synth import a2, vld
+from argosneo.synth.a3 import a3_burst_duration
 
 __all__ = ["Platform", "CrowdSpec", "Scenario", "DEFAULT_START_TIME", "ebn0_to_cn0", "cn0_to_ebn0",
-           "FORMATS", "format_bit_rate"]
+           "FORMATS", "A3_FORMATS", "format_bit_rate", "a3_over_air_bit_count"]
 
 #: Formats the emulator transmits.
-FORMATS = ("A2", "VLD")
-_BIT_RATES = {"A2": spec.A2_BIT_RATE, "VLD": spec.A4_VLD_BIT_RATE}
+FORMATS = ("A2", "VLD", "A3", "ZE")
+#: Bit rate defining Eb per format: over-air for A2/VLD, information bits for A3/ZE (one per
+#: QPSK symbol of the rate-1/2 code).
+_BIT_RATES = {"A2": spec.A2_BIT_RATE, "VLD": spec.A4_VLD_BIT_RATE,
+              "A3": s3.A3_SYMBOL_RATE, "ZE": s3.A3_SYMBOL_RATE}
+#: Argos-3 formats (28-bit ID, convolutional code, QPSK; modulation model UNCONFIRMED).
+A3_FORMATS = ("A3", "ZE")
 
 #: Default UTC time of sample 0 (fixed so that scenarios are reproducible).
 DEFAULT_START_TIME = _dt.datetime(2026, 11, 25, 12, 0, 0, tzinfo=_dt.timezone.utc)
@@ -79,7 +94,8 @@ _STREAM_CROWD = 1
 
 
 def format_bit_rate(fmt: str) -> float:
-    """Over-air bit rate (bit/s) of a format: 400 for ``"A2"``, 200 for ``"VLD"``."""
+    """Bit rate (bit/s) that defines Eb for a format: 400 for ``"A2"`` (over-air), 200 for
+    ``"VLD"`` (over-air), 400 for ``"A3"``/``"ZE"`` (information bits = QPSK symbols)."""
     return _BIT_RATES[fmt]
 
 
@@ -91,6 +107,13 @@ def ebn0_to_cn0(ebn0_db: float, fmt: str = "A2") -> float:
 def cn0_to_ebn0(cn0_dbhz: float, fmt: str = "A2") -> float:
     """Eb/N0 (dB) of a burst of format ``fmt`` at ``cn0_dbhz``."""
     return float(cn0_dbhz) - 10.0 * math.log10(_BIT_RATES[fmt])
+
+
+def a3_over_air_bit_count(fmt: str, n_blocks: int = 0) -> int:
+    """Over-air bits (sync + code bits) of a ZE burst or an A3 burst of N blocks."""
+    from argosneo.coding.a3 import datagram_length
+
+    return s3.A3_SYNC_BITS + 2 * datagram_length(fmt, n_blocks)
 
 
 def _format(value, key: str = "format") -> str:
@@ -208,22 +231,24 @@ def _prefixed(where: str, exc: ScenarioError) -> ScenarioError:
 
 @dataclass
 class Platform:
-    """One transmitter: PTT-A2 or A4 VLD.
+    """One transmitter: PTT-A2, A4 VLD, PTT-A3 or PTT-ZE.
 
     Parameters
     ----------
     platform_id : int
-        Platform ID (``< 2**id_bits``). Required for A2. For VLD it is only a label: the VLD
+        Platform ID (``< 2**id_bits``). Required for A2, A3 and ZE. For VLD it is only a label: the VLD
         block code is unknown, so no ID can be encoded (defaults to 0x1234567 with
         ``vld_blocks='known_answer'``, whose stream encodes that ID, and must then equal it;
         0 with ``'random'``).
     id_bits : {20, 28}
-        ID width (A2).
+        ID width (A2; A3 and ZE always use 28).
     n_blocks : int
         A2: N (1…8), the message is ``20 + 32·N`` bits. VLD: 1 (short) or 3 (long) coded blocks.
+        A3: N (1…8), ``24 + 32·(N − 1)`` user-data bits. ZE: no length (normalised to 0).
     data : 'random', int, bytes or sequence of 0/1
-        A2 sensor data (``20 + 32·N − id_bits`` bits); ``'random'`` draws new data for every
-        burst. Normalised to ``'random'`` or an int. Must stay ``'random'`` for VLD.
+        A2 sensor data (``20 + 32·N − id_bits`` bits) or A3 user data (``24 + 32·(N − 1)``
+        bits); ``'random'`` draws new data for every burst. Normalised to ``'random'`` or an
+        int. Must stay ``'random'`` for VLD and ZE (ZE carries the ID only).
     period_s : float
         Repetition period (s).
     jitter_s : float
@@ -245,8 +270,10 @@ class Platform:
     from_crowd : bool
         Set for platforms generated from a :class:`CrowdSpec` (those are the ones moved to avoid
         collisions).
-    format : {'A2', 'VLD'}
-        What the platform transmits: PTT-A2 (400 bit/s) or A4 VLD (200 bit/s, same modulation).
+    format : {'A2', 'VLD', 'A3', 'ZE'}
+        What the platform transmits: PTT-A2 (400 bit/s) or A4 VLD (200 bit/s, same modulation),
+        or the Argos-3 formats PTT-A3 / PTT-ZE (K = 7 rate-1/2 coded QPSK at 400 symbols/s after
+        an 82 ms carrier, :mod:`argosneo.synth.a3`; Eb = power / 400 information bit/s).
     vld_blocks : {'random', 'known_answer'}, optional
         VLD only (default ``'random'``): where the 45-bit coded blocks come from.
         ``'known_answer'`` sends the CNES example stream for ID 0x1234567 (the block
@@ -281,6 +308,9 @@ class Platform:
         if self.format == "VLD":
             self._check_vld(is_random)
             is_random = True
+        elif self.format in A3_FORMATS:
+            self._check_a3(is_random)
+            is_random = is_random or self.format == "ZE"
         else:
             if self.vld_blocks is not None:
                 raise ScenarioError("vld_blocks: only for format VLD")
@@ -292,7 +322,7 @@ class Platform:
             self.data = "random"
         else:
             try:
-                bits = a2.a2_data_bits(self.data, a2.a2_data_bit_count(self.id_bits, self.n_blocks))
+                bits = a2.a2_data_bits(self.data, self.data_bit_count)
             except ScenarioError as exc:
                 raise ScenarioError(f"data: {exc}") from None
             self.data = a2.bits_to_int(bits)
@@ -329,9 +359,39 @@ class Platform:
             raise ScenarioError(f"platform_id: the VLD known-answer stream encodes "
                                 f"{vld.VLD_KNOWN_ANSWER_ID:#x}, got {self.platform_id:#x}")
 
+    def _check_a3(self, data_is_random: bool) -> None:
+        if self.vld_blocks is not None:
+            raise ScenarioError("vld_blocks: only for format VLD")
+        if self.id_bits != s3.A3_ID_BITS:
+            raise ScenarioError(f"id_bits: {self.format} IDs are {s3.A3_ID_BITS} bits, got {self.id_bits}")
+        if self.platform_id is None:
+            raise ScenarioError(f"platform_id: missing (every {self.format} platform needs an ID)")
+        self.platform_id = _int(self.platform_id, "platform_id", lo=0, hi=(1 << s3.A3_ID_BITS) - 1)
+        if self.format == "ZE":
+            if not data_is_random:
+                raise ScenarioError("data: not used by format ZE (it sends the platform ID only)")
+            n = _int(self.n_blocks, "n_blocks")
+            # the dataclass default (1) is accepted so that a ZE entry needs no n_blocks
+            if n not in (0, 1):
+                raise ScenarioError(f"n_blocks: ZE has no length (ID only), got {n}")
+            self.n_blocks = 0
+        else:
+            self.n_blocks = _int(self.n_blocks, "n_blocks", lo=1, hi=s3.A3_MAX_BLOCKS)
+
+    @property
+    def data_bit_count(self) -> int:
+        """Data bits per burst: A2 sensor data, A3 user data, 0 for ZE, the coded bits for VLD."""
+        if self.format == "VLD":
+            return spec.A4_VLD_CODED_BLOCK_BITS * self.n_blocks
+        if self.format == "A3":
+            return s3.a3_user_bits(self.n_blocks)
+        if self.format == "ZE":
+            return 0
+        return a2.a2_data_bit_count(self.id_bits, self.n_blocks)
+
     @property
     def bit_rate(self) -> float:
-        """Over-air bit rate (bit/s) of the platform's format."""
+        """Bit rate (bit/s) defining Eb: over-air for A2/VLD, information bits for A3/ZE."""
         return _BIT_RATES[self.format]
 
     @property
@@ -345,6 +405,8 @@ class Platform:
         """Duration of each of this platform's bursts (s)."""
         if self.format == "VLD":
             return vld.vld_burst_duration(self.n_blocks)
+        if self.format in A3_FORMATS:
+            return a3_burst_duration(a3_over_air_bit_count(self.format, self.n_blocks))
         return spec.a2_burst_duration_s(self.n_blocks)
 
     @property
@@ -357,6 +419,14 @@ class Platform:
         d = {"format": self.format} if self.format != "A2" else {}
         if self.format == "VLD":
             d.update({"platform_id": self.id_hex, "n_blocks": self.n_blocks, "vld_blocks": self.vld_blocks})
+        elif self.format == "ZE":
+            d["platform_id"] = self.id_hex
+        elif self.format == "A3":
+            d.update({
+                "platform_id": self.id_hex, "n_blocks": self.n_blocks,
+                "data": self.data if self.data == "random" else
+                a2.bits_to_hex(a2.int_to_bits(self.data, self.data_bit_count)),
+            })
         else:
             d.update({
                 "platform_id": self.id_hex, "id_bits": self.id_bits, "n_blocks": self.n_blocks,
@@ -384,7 +454,8 @@ class Platform:
         allowed = {f.name for f in fields(cls)} - {"from_crowd"}
         _check_keys(d, allowed, where)
         if "platform_id" not in d and str(d.get("format", "A2")).strip().upper() != "VLD":
-            raise ScenarioError(f"{where}.platform_id: missing (every A2 platform needs an ID)")
+            fmt = str(d.get("format", "A2")).strip().upper()
+            raise ScenarioError(f"{where}.platform_id: missing (every {fmt} platform needs an ID)")
         try:
             return cls(**d)
         except ScenarioError as exc:
@@ -397,8 +468,9 @@ class CrowdSpec:
 
     Every range is ``(low, high)`` (uniform draw, one value per platform); ``n_blocks`` draws
     integers in ``[low, high]`` inclusive, ``id_bits`` picks uniformly from its choices, and so
-    does ``formats`` (``"A2"``, ``"VLD"``; a VLD platform is short or long with equal odds, with
-    random coded blocks, and ignores ``n_blocks``/``id_bits``).
+    does ``formats`` (``"A2"``, ``"VLD"``, ``"A3"``, ``"ZE"``; a VLD platform is short or long
+    with equal odds, with random coded blocks, and ignores ``n_blocks``/``id_bits``; A3 draws N
+    from ``n_blocks`` and ZE has none; both always use 28-bit IDs).
     ``first_tx_s`` defaults to uniform in ``[0, period)``. ``jitter_fraction`` gives each
     platform ``jitter_s = fraction · period`` (Argos transmitters use ±10 %).
     """
@@ -466,6 +538,8 @@ class CrowdSpec:
             # a format is drawn only when there is a choice, so A2-only crowds keep their draws
             fmt = self.formats[int(rng.integers(len(self.formats)))] if len(self.formats) > 1 else self.formats[0]
             id_bits = int(self.id_bits[rng.integers(len(self.id_bits))])
+            if fmt in A3_FORMATS:
+                id_bits = s3.A3_ID_BITS     # drawn anyway: the draw sequence stays the same
             while True:
                 pid = int(rng.integers(1, 1 << id_bits))
                 if (pid, id_bits) not in used:
@@ -476,6 +550,8 @@ class CrowdSpec:
             first = float(rng.uniform(*self.first_tx_s)) if self.first_tx_s else float(rng.uniform(0.0, period))
             if fmt == "VLD":
                 n_blocks = spec.A4_VLD_BLOCKS[int(rng.integers(len(spec.A4_VLD_BLOCKS)))]
+            elif fmt == "ZE":
+                n_blocks = 0
             else:
                 n_blocks = int(rng.integers(self.n_blocks[0], self.n_blocks[1] + 1))
             out.append(Platform(
