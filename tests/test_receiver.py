@@ -372,3 +372,32 @@ def test_close_neighbours_just_outside_the_collision_guard(bursts):
     samples, truths = synthesize(sc)
     out, _ = decode(samples, info_of(sc))
     assert_all_decoded(out, truths, sc.sample_rate)
+
+
+@pytest.mark.parametrize("seed", [7, 10, 14])
+def test_long_a3_burst_is_never_passed_off_as_ze(seed):
+    """A terminated Viterbi decoder always returns a zero tail, so a long A3 burst cut short
+    could pass for a ZE burst with a wrong ID: the decode must end where the signal ends."""
+    sc = Scenario(sample_rate=250e3, duration_s=1.7, seed=seed, platforms=[
+        Platform(platform_id=0x1040404, format="A3", n_blocks=8, offset_hz=55e3, first_tx_s=0.5, ebn0_db=20)])
+    samples, _ = synthesize(sc)
+    out, _ = decode(samples, info_of(sc), formats=("A2", "VLD", "A3"))
+    records = [b.to_record() for b in out]
+    assert [(r["format"], r["platform_id"], r["length_code"]) for r in records] == [("A3", "0x1040404", 8)]
+
+
+def test_a3_cut_short_is_rejected_not_decoded_as_ze():
+    """The raw A3/ZE decoder turns a long A3 burst cut at 0.55 s into a ZE burst with a wrong ID
+    (the terminated Viterbi tail is always zero); the receiver's adapter must refuse it."""
+    from argosneo.deframe.a3 import A3BurstDemodulator
+    from argosneo.demodulate.a2 import BurstWindow, DemodulationRejected
+
+    fs = 250e3
+    sc = Scenario(sample_rate=fs, duration_s=1.7, seed=7, platforms=[
+        Platform(platform_id=0x1040404, format="A3", n_blocks=8, offset_hz=5e3, first_tx_s=0.5, ebn0_db=20)])
+    samples, _ = synthesize(sc)
+    whole = BurstWindow(samples[int(0.2 * fs):], fs, 0.2, 0.0, 5e3, 0.5)
+    assert A3BurstDemodulator().demodulate(whole).platform_id == 0x1040404
+    cut = BurstWindow(samples[int(0.2 * fs):int(1.05 * fs)], fs, 0.2, 0.0, 5e3, 0.5)
+    with pytest.raises(DemodulationRejected, match="signal continues after the decoded"):
+        A3BurstDemodulator().demodulate(cut)
