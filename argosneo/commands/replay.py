@@ -37,7 +37,7 @@ FLOWGRAPH = "a2_receiver"
               help="Formats tried on every detected carrier: A2, VLD, A3 (PTT-A3/ZE, unconfirmed modulation).")
 @click.option("--annotate", is_flag=True,
               help="Add one SigMF annotation per decoded burst to the capture's metadata.")
-@click.option("--chunk-size", type=click.IntRange(1, 1 << 24), default=1 << 18, show_default=True,
+@click.option("--chunk-size", type=click.IntRange(1, 1 << 24), default=1 << 16, show_default=True,
               help="Samples read per chunk (the output does not depend on it).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def replay(path, output, samp_rate, center_freq, datatype, id_bits, pfa, polarity, all_bursts,
