@@ -64,12 +64,30 @@ class A2Frame:
             "platform_id": self.platform_id_hex,
             "id_bits": self.id_bits,
             "data_hex": self.data_hex,
-            "checks": {
-                "sync_bit_errors": self.sync_bit_errors,
-                "length_parity_ok": self.length_parity_ok,
-                "length_corrected": self.length_corrected,
-            },
+            "checks": length_checks(self),
         }
+
+
+def length_checks(frame) -> dict:
+    """The checks a residual-carrier biphase frame (A2, VLD) reports: sync-word bit errors, the
+    length field's validity and whether maximum likelihood had to choose the length."""
+    return {
+        "sync_bit_errors": frame.sync_bit_errors,
+        "length_parity_ok": frame.length_parity_ok,
+        "length_corrected": frame.length_corrected,
+    }
+
+
+def demodulated_fields(demod) -> dict:
+    """Constructor arguments shared by the A2 and VLD frames, from a demodulated burst."""
+    return dict(
+        n_blocks=demod.n_blocks,
+        length_field=demod.length_code,
+        length_parity_ok=demod.length_parity_ok,
+        length_corrected=demod.length_corrected,
+        sync_bit_errors=demod.sync_bit_errors,
+        message_bits=np.asarray(demod.message_bits, dtype=np.uint8),
+    )
 
 
 def deframe_a2(demod, id_bits: int = spec.A2_DEFAULT_ID_BITS) -> A2Frame:
@@ -80,12 +98,4 @@ def deframe_a2(demod, id_bits: int = spec.A2_DEFAULT_ID_BITS) -> A2Frame:
     if len(demod.message_bits) != expected:
         raise ValueError(f"A2 frame with N={demod.n_blocks} needs {expected} message bits, "
                          f"got {len(demod.message_bits)}")
-    return A2Frame(
-        n_blocks=demod.n_blocks,
-        length_field=demod.length_code,
-        length_parity_ok=demod.length_parity_ok,
-        length_corrected=demod.length_corrected,
-        sync_bit_errors=demod.sync_bit_errors,
-        message_bits=np.asarray(demod.message_bits, dtype=np.uint8),
-        id_bits=id_bits,
-    )
+    return A2Frame(**demodulated_fields(demod), id_bits=id_bits)

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from argosneo import spec
-from argosneo.deframe.a2 import bits_to_hex
+from argosneo.deframe.a2 import bits_to_hex, demodulated_fields, length_checks
+from argosneo.demodulate.frames import bits_msb_first
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,8 @@ class VLDFrame:
     @property
     def over_air_bits(self) -> np.ndarray:
         """Sync + length field + coded blocks, as received (after error-free sync)."""
-        sync = np.array([(spec.A4_VLD_SYNC_WORD >> (23 - i)) & 1 for i in range(24)], dtype=np.uint8)
-        length = np.array([(self.length_field >> (1 - i)) & 1 for i in range(2)], dtype=np.uint8)
+        sync = bits_msb_first(spec.A4_VLD_SYNC_WORD, spec.A4_VLD_SYNC_BITS).astype(np.uint8)
+        length = bits_msb_first(self.length_field, spec.A4_VLD_LENGTH_BITS).astype(np.uint8)
         return np.concatenate([sync, length, self.message_bits.astype(np.uint8)])
 
     def record_fields(self) -> dict:
@@ -52,11 +53,7 @@ class VLDFrame:
             "over_air_tail_bits": "".join(str(int(b)) for b in bits[whole:]),
             "platform_id": None,
             "note": "A4 VLD block code unconfirmed: raw coded blocks reported",
-            "checks": {
-                "sync_bit_errors": self.sync_bit_errors,
-                "length_parity_ok": self.length_parity_ok,
-                "length_corrected": self.length_corrected,
-            },
+            "checks": length_checks(self),
         }
 
 
@@ -66,11 +63,4 @@ def deframe_vld(demod) -> VLDFrame:
     if len(demod.message_bits) != expected:
         raise ValueError(f"VLD frame with {demod.n_blocks} blocks needs {expected} bits, "
                          f"got {len(demod.message_bits)}")
-    return VLDFrame(
-        n_blocks=demod.n_blocks,
-        length_field=demod.length_code,
-        length_parity_ok=demod.length_parity_ok,
-        length_corrected=demod.length_corrected,
-        sync_bit_errors=demod.sync_bit_errors,
-        message_bits=np.asarray(demod.message_bits, dtype=np.uint8),
-    )
+    return VLDFrame(**demodulated_fields(demod))
