@@ -145,30 +145,15 @@ def a3_scenario(*, ebn0_db: float, bursts: int, seed: int):
 
 def classify(records, truths, sample_rate: float) -> tuple[list[str], int]:
     """Outcome per truth (see :data:`OUTCOMES`) and the number of decoded records matching no burst."""
-    used = set()
-    outcomes = []
-    for t in truths:
-        def near(r, tol_hz):
-            return (abs(r["sample_start"] - t.start_sample) <= bl.TIME_TOL_S * sample_rate + 2
-                    and abs(r["offset_hz"] - t.offset_hz) <= tol_hz)
-        dec = [i for i, r in enumerate(records) if r["_kind"] == "decoded" and i not in used and near(r, 50.0)]
-        if dec:
-            i = dec[0]
-            used.add(i)
-            r = records[i]
-            if r["format"] not in ("A3", "ZE"):
-                outcomes.append("wrong_format")
-            elif r["format"] != t.format or (t.format == "A3" and r["length_code"] != t.n_blocks):
-                outcomes.append("wrong_length")      # ZE vs A3, or the wrong A3 N
-            elif (r["platform_id"], r["data_hex"]) == (t.platform_id_hex, t.data_hex):
-                outcomes.append("ok")
-            else:
-                outcomes.append("wrong_bits")
-            continue
-        rej = [r for r in records if r["_kind"] == "rejected" and near(r, bl.REJECTED_FREQ_TOL_HZ)]
-        outcomes.append("rejected" if rej else "missed")
-    false = sum(1 for i, r in enumerate(records) if r["_kind"] == "decoded" and i not in used)
-    return outcomes, false
+    def grade(r, t):
+        if r["format"] not in ("A3", "ZE"):
+            return "wrong_format"
+        if r["format"] != t.format or (t.format == "A3" and r["length_code"] != t.n_blocks):
+            return "wrong_length"      # ZE vs A3, or the wrong A3 N
+        if (r["platform_id"], r["data_hex"]) == (t.platform_id_hex, t.data_hex):
+            return "ok"
+        return "wrong_bits"
+    return bl.classify_records(records, truths, sample_rate, grade)
 
 
 def _kind_key(fmt: str, n: int) -> str:

@@ -81,30 +81,15 @@ def vld_scenario(*, ebn0_db: float, bursts: int, seed: int):
 def classify(records, truths, sample_rate: float) -> tuple[list[str], int]:
     """Outcome per truth (ok / wrong_bits / wrong_length / wrong_format / rejected / missed) and
     the number of decoded records that match no burst."""
-    used = set()
-    outcomes = []
-    for t in truths:
-        def near(r, tol_hz):
-            return (abs(r["sample_start"] - t.start_sample) <= bl.TIME_TOL_S * sample_rate + 2
-                    and abs(r["offset_hz"] - t.offset_hz) <= tol_hz)
-        dec = [i for i, r in enumerate(records) if r["_kind"] == "decoded" and i not in used and near(r, 50.0)]
-        if dec:
-            i = dec[0]
-            used.add(i)
-            r = records[i]
-            if r["format"] != "VLD":
-                outcomes.append("wrong_format")
-            elif r["length_code"] != t.n_blocks:
-                outcomes.append("wrong_length")
-            elif (r["over_air_hex"], r["over_air_tail_bits"]) == (t.over_air_hex, t.over_air_tail_bits):
-                outcomes.append("ok")
-            else:
-                outcomes.append("wrong_bits")
-            continue
-        rej = [r for r in records if r["_kind"] == "rejected" and near(r, bl.REJECTED_FREQ_TOL_HZ)]
-        outcomes.append("rejected" if rej else "missed")
-    false = sum(1 for i, r in enumerate(records) if r["_kind"] == "decoded" and i not in used)
-    return outcomes, false
+    def grade(r, t):
+        if r["format"] != "VLD":
+            return "wrong_format"
+        if r["length_code"] != t.n_blocks:
+            return "wrong_length"
+        if (r["over_air_hex"], r["over_air_tail_bits"]) == (t.over_air_hex, t.over_air_tail_bits):
+            return "ok"
+        return "wrong_bits"
+    return bl.classify_records(records, truths, sample_rate, grade)
 
 
 def run_point(ebn0_db: float, bursts: int, seed: int) -> dict:

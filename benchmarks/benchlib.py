@@ -284,6 +284,30 @@ def _reason(rec: dict) -> str:
     return " ".join("#" if any(c.isdigit() for c in w) else w for w in r.split())
 
 
+def classify_records(records, truths, sample_rate: float, grade) -> tuple[list[str], int]:
+    """Outcome per truth and the number of decoded records that match no burst, for formats
+    scored by their own rule: each truth takes the first unused decoded record within
+    ``TIME_TOL_S`` (+ 2 samples) and ``FREQ_TOL_HZ``, and ``grade(record, truth)`` names the
+    outcome of that pair; a truth without one is ``"rejected"`` when a rejected record lies
+    within ``REJECTED_FREQ_TOL_HZ``, else ``"missed"``."""
+    used = set()
+    outcomes = []
+    for t in truths:
+        def near(r, tol_hz):
+            return (abs(r["sample_start"] - t.start_sample) <= TIME_TOL_S * sample_rate + 2
+                    and abs(r["offset_hz"] - t.offset_hz) <= tol_hz)
+        dec = [i for i, r in enumerate(records) if r["_kind"] == "decoded" and i not in used
+               and near(r, FREQ_TOL_HZ)]
+        if dec:
+            used.add(dec[0])
+            outcomes.append(grade(records[dec[0]], t))
+            continue
+        rej = [r for r in records if r["_kind"] == "rejected" and near(r, REJECTED_FREQ_TOL_HZ)]
+        outcomes.append("rejected" if rej else "missed")
+    false = sum(1 for i, r in enumerate(records) if r["_kind"] == "decoded" and i not in used)
+    return outcomes, false
+
+
 def match(records, truths, sample_rate: float, *, time_tol_s: float = TIME_TOL_S,
           freq_tol_hz: float = FREQ_TOL_HZ) -> Matching:
     """Match receiver records to the ground truth (rule in the module docstring).
