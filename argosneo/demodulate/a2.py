@@ -78,9 +78,6 @@ CARRIER_SEARCH_HZ = 350.0
 CARRIER_TRACK_MIN_SNR = 12.0
 
 
-SYNC_BITS = A2_FRAME.sync_bits
-
-
 def biphase_chips(bits: np.ndarray) -> np.ndarray:
     """Chip signs (±1) of biphase-L bits: bit 1 → (+1, −1), bit 0 → (−1, +1) (spec §2)."""
     first = np.where(np.asarray(bits) > 0, 1.0, -1.0) * spec.A2_BIT_ONE_FIRST_CHIP_SIGN

@@ -414,10 +414,4 @@ class CarrierDetector:
         return best
 
 
-def default_pfa_threshold_db(pfa: float = DEFAULT_PFA) -> float:
-    """Detection threshold (dB over the mean noise bin power) for a per-bin false-alarm rate."""
-    return 10 * math.log10(-math.log(pfa))
-
-
-__all__ = ["CarrierDetector", "CarrierDetection", "DEFAULT_PFA", "default_pfa_threshold_db",
-           "spec"]
+__all__ = ["CarrierDetector", "CarrierDetection", "DEFAULT_PFA"]

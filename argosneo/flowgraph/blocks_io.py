@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from argosneo.errors import ArgosneoError, FlowgraphError
+from argosneo.errors import FlowgraphError
 from argosneo.flowgraph.block import Block, Param, SourceBlock
 from argosneo.flowgraph.registry import register_block
 from argosneo.io.chunk import SampleChunk, StreamInfo

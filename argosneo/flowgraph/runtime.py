@@ -47,7 +47,6 @@ from typing import Any, Callable
 from argosneo.errors import ArgosneoError, FlowgraphError
 from argosneo.flowgraph.registry import get_block_class, validate_params
 from argosneo.flowgraph.schema import (
-    BASE,
     BlockSpec,
     Flowgraph,
     FlowgraphFileError,

@@ -470,7 +470,7 @@ class SoapySource:
                     self._active = False
 
     def _run(self) -> Iterator[SampleChunk]:
-        S, st = self._SoapySDR, self.stats
+        st = self.stats
         buf, cap = self._buf, len(self._buf)
         rate = self.info.sample_rate
         with self._lock:
