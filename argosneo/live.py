@@ -192,7 +192,7 @@ class LiveRecorder:
             return
         decoded = record.get("decoded", True)
         if decoded:
-            duration = spec.a2_burst_duration_s(int(record["length_code"]))
+            duration = float(record["duration_s"])
             label = f"{record['format']} {record['platform_id']}"
             comment = f"message=0x{record['message_hex']} C/N0={record['cn0_dbhz']} dB-Hz"
             extra = {k: record[k] for k in ("platform_id", "message_hex", "offset_hz", "drift_hz_s",
@@ -293,7 +293,7 @@ class LiveSummary:
     samples_decoded: int = 0
     bursts: int = 0                 #: decoded bursts written
     rejected: int = 0               #: rejected carriers written (``all_bursts``)
-    truncated: int = 0              #: decodes discarded: the input stopped inside the burst
+    truncated: int = 0              #: bursts rejected: a gap or the end of the input cut them
     busy_s: float = 0.0             #: time spent recording + decoding + writing
     wall_s: float = 0.0
     stopped_by: str | None = None   #: "SIGINT", "SIGTERM", "duration", or None (stream ended)
@@ -314,19 +314,6 @@ class LiveSummary:
 
 
 _SENTINEL = object()
-
-
-class _CutBurst:
-    """A decode of a burst the input stopped inside, reported as rejected (``--all-bursts``)."""
-
-    def __init__(self, record: dict, reason: str):
-        self._record = {
-            "format": record["format"], "decoded": False, "reason": reason,
-            **{k: record.get(k) for k in ("sample_start", "time_utc", "frequency_hz", "offset_hz")},
-        }
-
-    def to_record(self) -> dict:
-        return dict(self._record)
 
 
 class LiveLoop:
@@ -374,7 +361,6 @@ class LiveLoop:
         self._reader_error: BaseException | None = None
         self._signals = 0
         self._rate = None
-        self._fed_end = None                # stream index after the last sample decoded
 
     # -- control ---------------------------------------------------------------------------------
 
@@ -449,26 +435,12 @@ class LiveLoop:
 
     # -- decoding thread -------------------------------------------------------------------------
 
-    def _flush_receiver(self, why: str) -> None:
-        """Decode the bursts still open in the receiver, keeping only those it saw whole."""
-        end = self._fed_end
-        rate = self._rate or 1.0
-        # a quarter bit of slack: sample_start is exact to a few samples, not to the bit
-        slack = 0.25 * rate / spec.A2_BIT_RATE
-        items = []
-        for item in self.receiver.flush():
-            record = item.to_record()
-            if record.get("decoded", True) and end is not None:
-                stop = record["sample_start"] + spec.a2_burst_duration_s(int(record["length_code"])) * rate
-                if stop > end + slack:
-                    # the input stopped inside this burst: its last bits were never received, so
-                    # the message cannot be trusted
-                    self.summary.truncated += 1
-                    if getattr(self.receiver, "keep_rejected", False):
-                        items.append(_CutBurst(record, f"cut by {why} at sample {end}"))
-                    continue
-            items.append(item)
-        self._emit(items)
+    def _flush_receiver(self) -> None:
+        """Decode the bursts still open in the receiver; a burst the input stopped inside is
+        rejected by the receiver itself ("cut by the end of the input"), never invented."""
+        self._emit(self.receiver.flush())
+        self.summary.truncated = sum(n for reason, n in self.receiver.stats.reject_reasons.items()
+                                     if reason.startswith("cut by"))
 
     def _emit(self, items: Iterable) -> None:
         for item in items:
@@ -486,15 +458,11 @@ class LiveLoop:
         if self.receiver is None:
             self.receiver = self.make_receiver(chunk.info)
         if chunk.discontinuity:
+            # the receiver decodes the bursts that ended before the gap and rejects the others
             self.summary.discontinuities += 1
-            # a gap ends a segment as the end of a stream does: bursts whose windows were still
-            # open (the receiver waits for the longest possible burst) are decoded with the
-            # samples before the gap instead of being cut by the receiver's reset
-            self._flush_receiver("a gap in the input")
         if self.recorder is not None:
             self.recorder.write(chunk)
         self._emit(self.receiver.process(chunk))
-        self._fed_end = chunk.end_sample
         self.summary.samples_decoded += len(chunk.samples)
         self.summary.busy_s += time.perf_counter() - t0
 
@@ -565,7 +533,7 @@ class LiveLoop:
             reader.join()
             if self.receiver is not None:
                 t0 = time.perf_counter()
-                self._flush_receiver("the end of the input")
+                self._flush_receiver()
                 s.busy_s += time.perf_counter() - t0
         finally:
             for sig, previous in installed.items():

@@ -74,6 +74,7 @@ class DecodedBurst:
     polarity: int
     frame: A2Frame | VLDFrame | A3Frame
     channel: int
+    duration_s: float = 0.0      #: air time, carrier start to the end of the last bit
 
     @property
     def format(self) -> str:
@@ -100,6 +101,7 @@ class DecodedBurst:
             "cn0_dbhz": round(self.cn0_dbhz, 2),
             "ebn0_db": round(self.ebn0_db, 2),
             "level_dbfs": None if self.level_dbfs is None else round(self.level_dbfs, 2),
+            "duration_s": round(self.duration_s, 6),
             **f.record_fields(),
             "polarity": self.polarity,
             "beta_rad": None if self.beta_rad is None else round(self.beta_rad, 3),
@@ -444,6 +446,7 @@ class A2Receiver:
             polarity=getattr(demod, "polarity", getattr(demod, "q_polarity", 1)),
             frame=frame,
             channel=channel,
+            duration_s=demod.end_s - demod.carrier_start_s,
         )
 
     def _is_duplicate(self, burst: DecodedBurst, duration_s: float) -> bool:

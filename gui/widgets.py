@@ -20,11 +20,9 @@ SELECTED_PEN = pg.mkPen((255, 255, 0), width=3)
 
 
 def burst_duration_s(record: dict) -> float:
-    """Air time of a decoded A2 burst from its length code (carrier start to last bit)."""
-    n = record.get("length_code")
-    if isinstance(n, int) and 1 <= n <= spec.A2_MAX_BLOCKS:
-        return spec.a2_burst_duration_s(n)
-    return spec.A2_CARRIER_DURATION_S
+    """Air time of a burst (carrier start to last bit) as the receiver measured it; a record
+    without one (a carrier that did not decode) is drawn over the A2 carrier's 160 ms."""
+    return float(record.get("duration_s") or spec.A2_CARRIER_DURATION_S)
 
 
 def burst_frequency_mhz(record: dict, center_freq: float | None) -> float:

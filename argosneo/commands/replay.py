@@ -109,12 +109,11 @@ def _annotate(reader, bursts) -> None:
     notes = []
     for b in bursts:
         record = b.to_record()
-        n_bits = spec.A2_SYNC_BITS + spec.A2_LENGTH_FIELD_BITS + record["message_bits"]
-        count = int(round((spec.A2_CARRIER_DURATION_S + n_bits / spec.A2_BIT_RATE) * fs))
+        count = int(round(record["duration_s"] * fs))
         centre = b.frequency_hz
         notes.append(make_annotation(
             b.sample_start, count,
-            label=f"A2 {record['platform_id']}",
+            label=f"{record['format']} {record['platform_id']}",
             comment=f"N={record['length_code']} C/N0={record['cn0_dbhz']} dB-Hz msg={record['message_hex']}",
             freq_lower_edge=None if centre is None else centre - 1600.0,
             freq_upper_edge=None if centre is None else centre + 1600.0,
