@@ -46,7 +46,7 @@ import numba
 import numpy as np
 import scipy.fft
 
-from argosneo.channelize.prototype import design_prototype, default_passband_fraction
+from argosneo.channelize.prototype import default_passband_fraction, design_prototype
 from argosneo.errors import ArgosneoError
 
 #: Frames filtered and transformed per block: big enough to amortise the Python call, small

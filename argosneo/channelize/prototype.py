@@ -49,8 +49,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import signal
 
+from argosneo.dsp.firdesign import firwin_lowpass, kaiser_beta
 from argosneo.errors import ArgosneoError
 
 #: One-sided bandwidth of an Argos burst around its carrier (Hz) the default receiver passband
@@ -156,11 +156,11 @@ def design_prototype(
     fstop = oversample - fp
     transition = (fstop - fp) / num_channels  # cycles per input sample
     atten = min(kaiser_attenuation_db(num_taps, transition), _MAX_ATTENUATION_DB)
-    beta = signal.kaiser_beta(max(atten, 21.0))
+    beta = kaiser_beta(max(atten, 21.0))
     # cycles/sample (fs = 1); M = 2 with oversample = 2 (no decimation) puts it at Nyquist,
     # which firwin rejects, so keep it a hair below.
     cutoff = min((oversample / 2) / num_channels, 0.5 - 1e-9)
-    h = signal.firwin(num_taps, cutoff, window=("kaiser", beta), scale=False, fs=1.0)
+    h = firwin_lowpass(num_taps, cutoff, window=("kaiser", beta), scale=False, fs=1.0)
     return h / h.sum()
 
 
@@ -173,8 +173,8 @@ def liquid_kaiser_prototype(num_channels: int, m: int = 8, stopband_db: float = 
     """
     _check_bank(num_channels, 2 * m, 1)
     n = 2 * num_channels * m + 1
-    beta = signal.kaiser_beta(stopband_db)
-    h = signal.firwin(n, 0.5 / num_channels, window=("kaiser", beta), scale=False, fs=1.0)[:-1]
+    beta = kaiser_beta(stopband_db)
+    h = firwin_lowpass(n, 0.5 / num_channels, window=("kaiser", beta), scale=False, fs=1.0)[:-1]
     return h / h.sum()
 
 

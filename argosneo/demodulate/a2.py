@@ -27,10 +27,17 @@ from fractions import Fraction
 
 import numba
 import numpy as np
-from scipy import signal
 
 from argosneo import spec
 from argosneo.demodulate.frames import A2_FRAME, VLD_FRAME, BiphaseFrameFormat
+from argosneo.dsp.convolve import (
+    correlate_valid,
+    fft_convolve_same,
+    moving_average_same,
+    welch_density,
+)
+from argosneo.dsp.firdesign import firwin_lowpass
+from argosneo.dsp.resample import resample_poly
 
 #: Working rate inside the demodulator, in samples per chip (16 → 12 800 S/s for A2): wide enough
 #: (±6.4 kHz) that the resampling filter keeps the biphase sidebands a chip matched filter uses.
@@ -182,8 +189,7 @@ def _cumulative(x: np.ndarray) -> np.ndarray:
 
 def _centred_moving_average(x: np.ndarray, length: int) -> np.ndarray:
     length = max(1, int(length) | 1)  # odd, so it is centred on a sample
-    kernel = np.ones(length, dtype=np.float32) / length
-    return signal.oaconvolve(x, kernel, mode="same")
+    return moving_average_same(x, length)
 
 
 def _resample_ratio(in_rate: float, out_rate: float) -> tuple[int, int]:
@@ -221,7 +227,7 @@ class A2Demodulator:
         self._sync_bits = self.frame_format.sync_bits
         self._sync_chips = biphase_chips(self._sync_bits)
         self._resamplers: dict[float, tuple[int, int]] = {}
-        self._band_filter = signal.firwin(WORK_BAND_TAPS, WORK_BAND_HZ, fs=self.work_rate).astype(np.float32)
+        self._band_filter = firwin_lowpass(WORK_BAND_TAPS, WORK_BAND_HZ, fs=self.work_rate).astype(np.float32)
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -234,9 +240,9 @@ class A2Demodulator:
             ratio = self._resamplers[window.sample_rate] = _resample_ratio(window.sample_rate, self.work_rate)
         up, down = ratio
         if up != down:
-            mixed = signal.resample_poly(mixed, up, down)
+            mixed = resample_poly(mixed, up, down)
         # centred (odd, symmetric taps): no delay
-        return signal.oaconvolve(mixed.astype(np.complex64), self._band_filter, mode="same").astype(np.complex64)
+        return fft_convolve_same(mixed.astype(np.complex64), self._band_filter).astype(np.complex64)
 
     @staticmethod
     def _bit_statistics(y_cum, reference_cum, half_window, start, n_bits, polarity):
@@ -294,7 +300,7 @@ class A2Demodulator:
         template = np.repeat(self._sync_chips, SAMPLES_PER_CHIP).astype(np.float32)
         s = u.imag.astype(np.float32)
         segment = s[lo:hi + len(template)]
-        corr = signal.correlate(segment, template, mode="valid")
+        corr = correlate_valid(segment, template)
         if self.forced_polarity is not None:
             metric = corr * self.forced_polarity
         else:
@@ -609,8 +615,7 @@ class A2Demodulator:
             return float("nan")
         total, count = 0.0, 0
         for p in pieces:
-            f, pxx = signal.welch(p, fs=fs, nperseg=256, return_onesided=False, scaling="density",
-                                  detrend=False)
+            f, pxx = welch_density(p, fs, 256)
             band = np.abs(f) < 2000.0
             total += float(np.sum(pxx[band])) * len(p)
             count += int(np.sum(band)) * len(p)

@@ -29,7 +29,6 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import signal
 
 from argosneo import spec
 from argosneo import spec_a3 as s3
@@ -49,6 +48,8 @@ from argosneo.demodulate.a2 import (
     _resample_ratio,
     sample_cumulative,
 )
+from argosneo.dsp.convolve import correlate_valid
+from argosneo.dsp.resample import resample_poly
 
 __all__ = ["A3Demodulated", "A3Demodulator", "demodulate_a3", "BurstWindow", "DemodulationRejected"]
 
@@ -149,7 +150,7 @@ class A3Demodulator:
             self._resamplers[window.sample_rate] = ratio
         up, down = ratio
         if up != down:
-            mixed = signal.resample_poly(mixed, up, down)
+            mixed = resample_poly(mixed, up, down)
         return mixed.astype(np.complex128)
 
     def _carrier_estimate(self, y: np.ndarray, c0: float) -> tuple[float, float]:
@@ -225,7 +226,7 @@ class A3Demodulator:
         # frequency drifts, and |·| does not care; the Q sign then comes from the phase of the
         # sync's I half (all ones, constant over the sync, orthogonal to the Manchester template)
         seg = u[lo:hi + template.size]
-        corr = signal.correlate(seg, template.astype(np.complex128), mode="valid")
+        corr = correlate_valid(seg, template.astype(np.complex128))
         metric = np.abs(corr)
         k = int(np.argmax(metric))
         frac = 0.0

@@ -13,8 +13,8 @@ import datetime as _dt
 import math
 
 import numpy as np
-import scipy.signal
 
+from argosneo.dsp.firdesign import firwin_lowpass
 from argosneo.errors import FlowgraphError
 from argosneo.flowgraph.block import Block, Param
 from argosneo.flowgraph.registry import register_block
@@ -146,7 +146,7 @@ class Decimate(Block):
             self.taps = np.ones(1, np.float32)
         else:
             n = taps_per_factor * d + 1   # odd: a whole-sample centre
-            self.taps = scipy.signal.firwin(n, cutoff / d, window=("kaiser", 8.0)).astype(np.float32)
+            self.taps = firwin_lowpass(n, cutoff / d, window=("kaiser", 8.0)).astype(np.float32)
         self.half = (len(self.taps) - 1) // 2
         self._buf = None          # pending input, buf[0] is stream sample self._buf_start
         self._buf_start = 0
