@@ -30,16 +30,15 @@ def test_frame_power_and_floor_match_numpy(n_ch, fft_size, h):
     quiet = ref_power < 4.0 * mean
     ref_floor = (ref_power * quiet).sum(axis=1) / np.maximum(quiet.sum(axis=1), 1)
     ref_floor = np.maximum(ref_floor / carrier.QUIET_MEAN_FACTOR, 1e-30)
-    # kernels, in channel blocks through a row-padded buffer as the detector runs them
+    # the kernels, as the detector runs them: a frame of all channels filled in two pieces, FFT
+    # down the columns
     power = np.empty((n_ch, 2 * h + 1), np.float32)
     floor = np.empty(n_ch)
-    buf = np.empty((4, fft_size + 8), np.complex64)[:, :fft_size]
-    for c0 in range(0, n_ch, 4):
-        rows = buf[: min(4, n_ch - c0)]
-        carrier._window_transpose(data, row0, window, c0, rows)
-        spec = scipy.fft.fft(rows, axis=1, workers=1, overwrite_x=True)
-        carrier._owned_power_floor(spec, h, carrier.QUIET_MEAN_FACTOR, power[c0:c0 + len(rows)],
-                                   floor[c0:c0 + len(rows)], np.empty(2 * h + 1, np.float32))
+    buf = np.empty((fft_size, n_ch), np.complex64)
+    carrier._window_rows(data, row0, window, 0, fft_size // 3, buf)
+    carrier._window_rows(data, row0 + fft_size // 3, window, fft_size // 3, fft_size - fft_size // 3, buf)
+    spec = scipy.fft.fft(buf, axis=0, workers=1, overwrite_x=True)
+    carrier._owned_power_floor(spec, h, carrier.QUIET_MEAN_FACTOR, power, floor, np.empty(2 * h + 1, np.float32))
     assert np.array_equal(power, ref_power)
     assert np.array_equal(floor, ref_floor)
     assert floor[1] > 0 and power[1].max() > 50 * floor[1]     # the tone is there

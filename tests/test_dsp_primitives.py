@@ -102,3 +102,16 @@ def test_welch_density_matches_scipy(n):
                                 detrend=False)
     np.testing.assert_allclose(f, f_ref)
     np.testing.assert_allclose(p, p_ref, rtol=1e-5)
+
+
+def test_rotate_matches_numpy():
+    from argosneo.dsp.rotate import rotate, rotate_by_levels
+
+    rng = np.random.default_rng(3)
+    x = (rng.normal(size=5000) + 1j * rng.normal(size=5000)).astype(np.complex64)
+    phase = np.cumsum(rng.normal(size=5000))
+    np.testing.assert_allclose(rotate(x, phase), x * np.exp(-1j * phase).astype(np.complex64), rtol=0, atol=2e-6)
+    levels = rng.integers(-1, 2, size=5000).astype(np.float32)
+    np.testing.assert_allclose(rotate_by_levels(x, levels, 1.04), x * np.exp(-1j * 1.04 * levels), rtol=0, atol=2e-6)
+    with pytest.raises(ValueError):
+        rotate(x, phase[:-1])

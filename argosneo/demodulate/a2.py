@@ -27,6 +27,7 @@ from fractions import Fraction
 
 import numba
 import numpy as np
+import scipy.fft
 
 from argosneo import spec
 from argosneo.demodulate.frames import A2_FRAME, VLD_FRAME, BiphaseFrameFormat
@@ -38,6 +39,7 @@ from argosneo.dsp.convolve import (
 )
 from argosneo.dsp.firdesign import firwin_lowpass
 from argosneo.dsp.resample import resample_poly
+from argosneo.dsp.rotate import rotate, rotate_by_levels
 
 #: Working rate inside the demodulator, in samples per chip (16 → 12 800 S/s for A2): wide enough
 #: (±6.4 kHz) that the resampling filter keeps the biphase sidebands a chip matched filter uses.
@@ -234,7 +236,7 @@ class A2Demodulator:
     def _to_work_rate(self, window: BurstWindow) -> np.ndarray:
         n = len(window.samples)
         t = np.arange(n) / window.sample_rate
-        mixed = window.samples * np.exp(-2j * np.pi * window.coarse_carrier_hz * t).astype(np.complex64)
+        mixed = rotate(window.samples, 2 * np.pi * window.coarse_carrier_hz * t)
         ratio = self._resamplers.get(window.sample_rate)
         if ratio is None:
             ratio = self._resamplers[window.sample_rate] = _resample_ratio(window.sample_rate, self.work_rate)
@@ -282,12 +284,12 @@ class A2Demodulator:
         #     moving averages below see a carrier within a few hertz of 0 Hz at every instant
         t = np.arange(n, dtype=np.float64) / fs
         track_f0, track_drift = self._carrier_track(y)
-        y = y * np.exp(-2j * np.pi * (track_f0 * t + 0.5 * track_drift * t * t)).astype(np.complex64)
+        y = rotate(y, 2 * np.pi * (track_f0 * t + 0.5 * track_drift * t * t))
 
         # 2b. residual carrier → carrier phase; carrier start from the carrier-line power step
         z = _centred_moving_average(y, round(CARRIER_SMOOTHING_S * fs))
         theta = np.unwrap(np.angle(z))
-        u = y * np.exp(-1j * theta).astype(np.complex64)
+        u = rotate(y, theta)
         carrier_start = self._carrier_start(z, (window.coarse_start_s - window.time_of_first) * fs)
 
         # 3. sync search around carrier start + 160 ms
@@ -331,7 +333,7 @@ class A2Demodulator:
             bits = (soft[:n_bits_now] > 0).astype(np.int8)
             track = _modulation_phase_track(biphase_chips(bits) * polarity, start, spc, n)
             beta = self._estimate_beta(u, track)
-            wiped = y * np.exp(-1j * beta * track).astype(np.complex64)
+            wiped = rotate_by_levels(y, track, beta)
             reference_cum = _cumulative(wiped)
             half_window = 0.5 * WIPED_SMOOTHING_S * fs
             start, soft = self._refine_timing(y_cum, reference_cum, half_window, start, n_max_bits,
@@ -354,14 +356,14 @@ class A2Demodulator:
         #    aim for ~0.1 rad of noise, σ² = 1 / (2·C/N0·T). Iterate until the decisions (whose
         #    wipe-off feeds the reference) stop changing.
         t = (np.arange(n, dtype=np.float64) - carrier_start) / fs
-        y_fit = y * np.exp(-1j * np.polyval(coeffs, t)).astype(np.complex64)
+        y_fit = rotate(y, np.polyval(coeffs, t))
         y_fit_cum = _cumulative(y_fit)
         cn0_linear = amplitude ** 2 / n0 if n0 > 0 and math.isfinite(n0) else 0.0
         reference_s = (float(np.clip(50.0 / cn0_linear, MIN_REFERENCE_BITS / fmt.bit_rate, FINAL_REFERENCE_S))
                        if cn0_linear > 0 else FINAL_REFERENCE_S)
         previous = None
         for _ in range(4):
-            wiped = y_fit * np.exp(-1j * beta * track).astype(np.complex64)
+            wiped = rotate_by_levels(y_fit, track, beta)
             soft = self._bit_statistics(y_fit_cum, _cumulative(wiped), 0.5 * reference_s * fs,
                                         start, n_max_bits, polarity)
             n_bits_now, _, _ = self._frame_length(soft)
@@ -429,7 +431,7 @@ class A2Demodulator:
         spb = 2 * SAMPLES_PER_CHIP
         n = len(y_fit)
         track = _modulation_phase_track(biphase_chips(bits) * polarity, start, float(SAMPLES_PER_CHIP), n)
-        wiped = y_fit * np.exp(-1j * beta * track).astype(np.complex64)
+        wiped = rotate_by_levels(y_fit, track, beta)
         piece = SIGNAL_CHECK_PIECE_BITS * spb
 
         def level(a, b):
@@ -507,7 +509,7 @@ class A2Demodulator:
         hop, nfft = frame // 2, 8 * frame
         n_frames = (len(y) - frame) // hop + 1
         idx = np.arange(frame)[None, :] + hop * np.arange(n_frames)[:, None]
-        spectra = np.fft.fft(y[idx] * np.hanning(frame).astype(np.float32), nfft, axis=1)
+        spectra = scipy.fft.fft(y[idx] * np.hanning(frame).astype(np.float32), nfft, axis=1, workers=1)
         power = np.abs(spectra) ** 2
         freqs = np.fft.fftfreq(nfft, 1 / fs)
         search = np.abs(freqs) <= CARRIER_SEARCH_HZ
@@ -588,7 +590,7 @@ class A2Demodulator:
         n = len(y)
         a = int(max(0, math.ceil(carrier_start)))
         b = int(min(n, math.floor(end)))
-        wiped = y * np.exp(-1j * beta * track).astype(np.complex64)
+        wiped = rotate_by_levels(y, track, beta)
         guard = int(0.003 * fs)
         seg = slice(a + guard, b - guard)
         t = (np.arange(n, dtype=np.float64) - carrier_start) / fs
@@ -596,7 +598,7 @@ class A2Demodulator:
         smooth = _centred_moving_average(wiped, round(0.020 * fs))
         coeffs = np.polyfit(t[seg], np.unwrap(np.angle(smooth[seg])), 2)
         # second fit on what the first left: small residual phase, no unwrapping needed
-        residual = wiped * np.exp(-1j * np.polyval(coeffs, t)).astype(np.complex64)
+        residual = rotate(wiped, np.polyval(coeffs, t))
         smooth = _centred_moving_average(residual, round(0.004 * fs))
         coeffs = coeffs + np.polyfit(t[seg], np.angle(smooth[seg]), 2)
         model_phase = np.polyval(coeffs, t[a:b])

@@ -56,9 +56,6 @@ NEW_CARRIER_JUMP = 2.0
 #: A residual line this many times the detection threshold is not lost for two frames while its
 #: burst lasts (a weak one's is, now and then: its burst goes on although the line is missed).
 FADE_MARGIN = 4.0
-#: Channels transformed together: one block's spectra (64 × 8 KiB at 2.4 MS/s) stay in L2
-#: from the transpose through the FFT to the power and floor.
-_CHANNEL_BLOCK = 64
 
 
 @dataclass(frozen=True)
@@ -73,20 +70,23 @@ class CarrierDetection:
 
 
 @numba.njit(cache=True)
-def _window_transpose(data, row0, window, c0, out):
-    """``out[k, n] = data[row0 + n, c0 + k] * window[n]``: a block of channels of one frame as
-    rows, ready for a row-wise FFT.
+def _window_rows(data, src0, window, dst0, count, out):
+    """``out[dst0 + i, k] = data[src0 + i, k] * window[dst0 + i]`` for ``i < count``: rows of
+    every channel, windowed into the frame being filled, in the channelizer's own (sample,
+    channel) layout, so the FFT then runs down the columns.
 
-    Both parts are scaled by the real window, which is exactly numpy's complex × real product,
-    so the FFT sees the same numbers as ``(data[...].T * window)``.
+    Both parts are scaled by the real window, which is exactly numpy's complex × real product.
+    (Transposing to one row per channel instead cost more than the column FFT saves: the
+    transpose's writes are scattered, these are contiguous.)
     """
-    n_block, n_samp = out.shape
-    for n in range(n_samp):
-        w = window[n]
-        src = row0 + n
-        for k in range(n_block):
-            v = data[src, c0 + k]
-            out[k, n] = np.complex64(complex(v.real * w, v.imag * w))
+    n_ch = out.shape[1]
+    for i in range(count):
+        w = window[dst0 + i]
+        src = src0 + i
+        dst = dst0 + i
+        for k in range(n_ch):
+            v = data[src, k]
+            out[dst, k] = np.complex64(complex(v.real * w, v.imag * w))
 
 
 @numba.njit(cache=True)
@@ -162,20 +162,22 @@ def _pairwise_sum(a, lo, n):
 def _owned_power_floor(spectra, h, quiet_mean_factor, power, floor, scratch):
     """Power of each channel's owned bins and its noise floor (see :meth:`CarrierDetector._frame`).
 
-    ``spectra`` is (channels, fft_size); ``power`` (channels, 2h+1) receives bins ``0..h`` then
-    ``−h..−1``; ``floor`` the truncated-mean floor: the mean of the bins below 4× the mean,
-    divided by ``quiet_mean_factor``. ``scratch`` is float32 of length 2h+1.
+    ``spectra`` is (fft_size, channels), one column per channel; ``power`` (channels, 2h+1)
+    receives bins ``0..h`` then ``−h..−1``; ``floor`` the truncated-mean floor: the mean of the
+    bins below 4× the mean, divided by ``quiet_mean_factor``. ``scratch`` is float32 of length
+    2h+1.
     """
-    n_ch, n_fft = spectra.shape
+    n_fft, n_ch = spectra.shape
     n_own = 2 * h + 1
+    # bin-major, so the spectra are read contiguously
+    for j in range(n_own):
+        b = j if j <= h else n_fft - h + (j - h - 1)
+        src = spectra[b]
+        for c in range(n_ch):
+            v = src[c]
+            power[c, j] = v.real * v.real + v.imag * v.imag
     for c in range(n_ch):
         row = power[c]
-        for j in range(h + 1):
-            v = spectra[c, j]
-            row[j] = v.real * v.real + v.imag * v.imag
-        for j in range(h):
-            v = spectra[c, n_fft - h + j]
-            row[h + 1 + j] = v.real * v.real + v.imag * v.imag
         mean = _pairwise_sum(row, 0, n_own) / np.float32(n_own)
         limit = np.float32(4.0) * mean
         count = 0
@@ -247,13 +249,18 @@ class CarrierDetector:
         self.owned_bins = int(math.floor(0.5 * self.spacing / self.bin_hz))
         self.window = np.hanning(self.fft_size).astype(np.float32)
         self.set_pfa(pfa)
-        self._pending = np.zeros((0, self.num_channels), dtype=np.complex64)
+        self._filled = 0                     # rows of the current frame windowed so far
         self._next_frame_start = 0           # channel-output index of the next frame
         self._followed: list[list[float]] = []   # [offset_hz, last_seen, peak_power, first_seen, residual_powers]
         self.frames = 0
         self.detections = 0
-        # work buffers, allocated at the first frame
-        self._spectra = self._power = self._floor = self._scratch = None
+        # work buffers, kept across frames: fresh multi-megabyte temporaries every 55 ms cost
+        # more in page faults than the arithmetic
+        n_own = 2 * self.owned_bins + 1
+        self._frame_buf = np.empty((self.fft_size, self.num_channels), np.complex64)
+        self._power = np.empty((self.num_channels, n_own), np.float32)
+        self._floor = np.empty(self.num_channels, np.float64)
+        self._scratch = np.empty(n_own, np.float32)
         max_peaks = 4096
         self._out_ch = np.empty(max_peaks, dtype=np.int64)
         self._out_bin = np.empty(max_peaks, dtype=np.int64)
@@ -269,47 +276,36 @@ class CarrierDetector:
         return 10 * math.log10(self.threshold)
 
     def reset(self, next_index: int = 0) -> None:
-        self._pending = np.zeros((0, self.num_channels), dtype=np.complex64)
+        self._filled = 0
         self._next_frame_start = next_index
         self._followed.clear()
 
     def process(self, channels: np.ndarray) -> list[CarrierDetection]:
-        """Feed channelizer output rows (n, channels); return carriers first seen in them."""
-        data = channels if len(self._pending) == 0 else np.concatenate([self._pending, channels])
-        n_frames = len(data) // self.fft_size
+        """Feed channelizer output rows (n, channels); return carriers first seen in them.
+
+        Rows are windowed straight into the frame being filled (no copy of the input is kept);
+        each full frame is transformed and examined."""
+        channels = np.ascontiguousarray(channels, dtype=np.complex64)
         found: list[CarrierDetection] = []
-        if n_frames:
-            data = np.ascontiguousarray(data, dtype=np.complex64)
-            for f in range(n_frames):
-                found.extend(self._frame_from(data, f * self.fft_size,
-                                              self._next_frame_start + f * self.fft_size))
-            self._next_frame_start += n_frames * self.fft_size
-            self.frames += n_frames
-        self._pending = data[n_frames * self.fft_size:].copy()
+        pos, n = 0, len(channels)
+        while pos < n:
+            take = min(self.fft_size - self._filled, n - pos)
+            _window_rows(channels, pos, self.window, self._filled, take, self._frame_buf)
+            self._filled += take
+            pos += take
+            if self._filled == self.fft_size:
+                found.extend(self._full_frame(self._next_frame_start))
+                self._next_frame_start += self.fft_size
+                self.frames += 1
+                self._filled = 0
         return found
 
-    def _frame_from(self, data: np.ndarray, row0: int, frame_start: int) -> list[CarrierDetection]:
-        """Spectrum, owned-bin power and noise floor of the frame at ``data[row0:]``, then
-        :meth:`_frame`. Works in buffers kept across frames: fresh multi-megabyte temporaries
-        every 55 ms cost more in page faults than the arithmetic."""
-        if self._spectra is None:
-            n_own = 2 * self.owned_bins + 1
-            block = min(_CHANNEL_BLOCK, self.num_channels)
-            # rows padded off a multiple of 4 KiB, or the transpose's column writes all land in
-            # the same cache set
-            self._spectra = np.empty((block, self.fft_size + 8), np.complex64)[:, : self.fft_size]
-            self._power = np.empty((self.num_channels, n_own), np.float32)
-            self._floor = np.empty(self.num_channels, np.float64)
-            self._scratch = np.empty(n_own, np.float32)
-        # blocks of channels: windowed rows, FFT in place and owned-bin power while in cache
-        buf = self._spectra
-        for c0 in range(0, self.num_channels, len(buf)):
-            rows = buf[: min(len(buf), self.num_channels - c0)]
-            _window_transpose(data, row0, self.window, c0, rows)
-            spectra = scipy.fft.fft(rows, axis=1, workers=1, overwrite_x=True)
-            _owned_power_floor(spectra, self.owned_bins, QUIET_MEAN_FACTOR,
-                               self._power[c0: c0 + len(rows)], self._floor[c0: c0 + len(rows)],
-                               self._scratch)
+    def _full_frame(self, frame_start: int) -> list[CarrierDetection]:
+        """Spectrum (in place), owned-bin power and noise floor of the windowed frame, then
+        :meth:`_frame`."""
+        spectra = scipy.fft.fft(self._frame_buf, axis=0, workers=1, overwrite_x=True)
+        _owned_power_floor(spectra, self.owned_bins, QUIET_MEAN_FACTOR, self._power, self._floor,
+                           self._scratch)
         return self._frame(self._power, frame_start, self._floor)
 
     def _frame(self, power: np.ndarray, frame_start: int, floor: np.ndarray) -> list[CarrierDetection]:
