@@ -9,8 +9,9 @@ runs) — and observes it through runtime taps:
 - a tap on the source (or on the GUI's tuning block) feeds a :class:`SpectrumAnalyzer`, whose
   lines go into a :class:`DropQueue` (bounded: when the display falls behind, the oldest *lines*
   are dropped and counted — samples never are, the runtime does not wait for the display);
-- a tap on the ``a2_receiver`` block hands the decoded bursts (``to_record()`` dicts) to an
-  unbounded queue (there are few of them);
+- a tap on the ``a2_receiver`` block (or, in a graph of the receiver's stages, on the
+  ``a2_decoder`` fed by the ``a2_burst_windows`` stage, whose ``pfa`` is the threshold) hands the
+  decoded bursts (``to_record()`` dicts) to an unbounded queue (there are few of them);
 - :meth:`ReceiverWorker.status` combines :meth:`Runtime.status` (rates, drops, the receiver
   block's threshold and counts, the configuration) with the display's own figures.
 
@@ -235,6 +236,10 @@ class SpectrumAnalyzer:
 
 #: Block type whose output the GUI shows (decoded bursts) and whose threshold it controls.
 RECEIVER_BLOCK_TYPE = "a2_receiver"
+#: The same receiver as stages: the threshold lives in the burst-window stage, the decoded
+#: bursts (and the platform-ID width) in a decoder.
+THRESHOLD_BLOCK_TYPE = "a2_burst_windows"
+DECODER_BLOCK_TYPE = "a2_decoder"
 #: Shipped flowgraphs run by default.
 REPLAY_FLOWGRAPH = "a2_receiver"
 LIVE_FLOWGRAPH = "a2_live"
@@ -253,10 +258,20 @@ def _find_blocks(fg, mode: str) -> tuple[str, str]:
         have = fg.base.blocks[sources[0]].type if sources else "none"
         raise FlowgraphError(f"{fg.path}: the GUI needs a {want} source for a "
                              f"{'capture replay' if mode == 'replay' else 'live device'} (this flowgraph's: {have})")
-    rx = [b.id for b in fg.base.blocks.values() if b.type == RECEIVER_BLOCK_TYPE]
-    if not rx:
-        raise FlowgraphError(f"{fg.path}: the flowgraph has no {RECEIVER_BLOCK_TYPE} block for the GUI to show")
+    rx = [b.id for b in fg.base.blocks.values() if b.type in (RECEIVER_BLOCK_TYPE, THRESHOLD_BLOCK_TYPE)]
+    if not rx or (fg.base.blocks[rx[0]].type == THRESHOLD_BLOCK_TYPE and not _decoder_of(fg, rx[0])):
+        raise FlowgraphError(f"{fg.path}: the flowgraph has no {RECEIVER_BLOCK_TYPE} block (or "
+                             f"{THRESHOLD_BLOCK_TYPE} → {DECODER_BLOCK_TYPE} stages) for the GUI to show")
     return sources[0], rx[0]
+
+
+def _decoder_of(fg, rx: str) -> str | None:
+    """The block whose output is the decoded bursts: the receiver itself (``a2_receiver``), or
+    the first ``a2_decoder`` fed by the burst-window stage ``rx``."""
+    if fg.base.blocks[rx].type == RECEIVER_BLOCK_TYPE:
+        return rx
+    fed = {c.dst for c in fg.base.connections if c.src == rx}
+    return next((b.id for b in fg.base.blocks.values() if b.type == DECODER_BLOCK_TYPE and b.id in fed), None)
 
 
 def _declared_variables(path) -> set[str]:
@@ -309,16 +324,14 @@ def load_gui_flowgraph(mode: str, flowgraph=None, *, variables: dict | None = No
         raise FlowgraphError(f"{path}: no such flowgraph file")
     probe = load_flowgraph(path, allow_unresolved=True)
     src, rx = _find_blocks(probe, mode)
+    dec = _decoder_of(probe, rx)
     declared = set(probe.variables)
     vars_ = {k: v for k, v in (variables or {}).items() if k in declared and v is not None}
     overrides = {src: {k: v for k, v in (source_params or {}).items() if v is not None}}
-    rx_over = {}
     if id_bits is not None:
-        rx_over["id_bits"] = int(id_bits)
+        overrides.setdefault(dec, {})["id_bits"] = int(id_bits)
     if pfa is not None:
-        rx_over["pfa"] = float(pfa)
-    if rx_over:
-        overrides[rx] = rx_over
+        overrides.setdefault(rx, {})["pfa"] = float(pfa)
     # Sinks of the GUI's run write where the worker says (output_dir); a required variable such
     # as the replay's `input` is satisfied by the source parameters above.
     for name, var in probe.variables.items():
@@ -330,7 +343,7 @@ def load_gui_flowgraph(mode: str, flowgraph=None, *, variables: dict | None = No
         name = f"{other}-bit IDs"
         if name not in fg.configurations:
             fg.configurations[name] = Configuration(
-                name=name, set={rx: {"id_bits": other}},
+                name=name, set={dec: {"id_bits": other}},
                 description=f"platform IDs of {other} bits (the frame does not say which width a platform uses)")
     return fg
 
@@ -352,6 +365,45 @@ def _with_source(fg, src: str, params: dict, shift_hz: float = 0.0):
         confs = {k: dataclasses.replace(c, connections=reroute(c.connections), disconnect=reroute(c.disconnect))
                  for k, c in confs.items()}
     return dataclasses.replace(fg, base=base, configurations=confs, schedule=list(fg.schedule))
+
+
+class StageReceiver:
+    """The receiver stages of a running flowgraph seen as one receiver (read-only): the same
+    attributes as :class:`~argosneo.receiver.A2Receiver` that the GUI and its tests look at."""
+
+    def __init__(self, runtime, windows_id: str, decoder_id: str):
+        self._windows = runtime.blocks[windows_id]
+        self._decoder = runtime.blocks[decoder_id]
+        chan = next((b for b in runtime.blocks.values()
+                     if getattr(getattr(b, "stage", None), "channelizer", None) is not None), None)
+        self._channels = None if chan is None else chan.stage
+
+    @property
+    def info(self):
+        seg = self._windows.stage.segment
+        return seg.info if seg is not None else self._channels.info
+
+    @property
+    def detector(self):
+        return self._windows.stage.detector
+
+    @property
+    def pfa(self) -> float:
+        return self._windows.stage.pfa
+
+    @property
+    def id_bits(self) -> int:
+        return self._decoder.decoder.id_bits
+
+    @property
+    def stats(self):
+        from argosneo.receiver import ReceiverStats
+
+        c = self._channels.stats
+        d = self._decoder.decoder.stats
+        return ReceiverStats(samples=c.samples, chunks=c.chunks, detections=self._windows.stage.detections,
+                             decoded=d.decoded, rejected=d.rejected, duplicates=d.duplicates,
+                             discontinuities=c.discontinuities, reject_reasons=dict(d.reject_reasons))
 
 
 class ReceiverWorker:
@@ -390,6 +442,7 @@ class ReceiverWorker:
         self.fg = flowgraph
         self.mode = mode
         self.source_id, self.receiver_id = _find_blocks(flowgraph, mode)
+        self.decoder_id = _decoder_of(flowgraph, self.receiver_id)
         config = config or flowgraph.initial
         flowgraph.graph_for(config)      # an unknown name fails here, in one line
         sp = flowgraph.base.blocks[self.source_id].params
@@ -598,11 +651,15 @@ class ReceiverWorker:
 
     @property
     def receiver(self):
-        """The running :class:`~argosneo.receiver.A2Receiver` of the receiver block (None before
-        its first chunk)."""
+        """The running :class:`~argosneo.receiver.A2Receiver` of the receiver block, or a
+        :class:`StageReceiver` view of the stages (None before the first chunk)."""
         rt = self.runtime
         block = None if rt is None else rt.blocks.get(self.receiver_id)
-        return getattr(block, "rx", None)
+        if block is None or hasattr(block, "rx"):
+            return getattr(block, "rx", None)
+        if block.stage is None:
+            return None
+        return StageReceiver(rt, self.receiver_id, self.decoder_id)
 
     def _configured_pfa(self) -> float:
         if self._pfa is not None:
@@ -612,7 +669,8 @@ class ReceiverWorker:
         params = self.fg.graph_for(self._config).blocks[self.receiver_id].params
         if params.get("pfa") is not None:
             return float(params["pfa"])
-        return float(next(p.default for p in get_block_class(RECEIVER_BLOCK_TYPE).params if p.name == "pfa"))
+        kind = self.fg.graph_for(self._config).blocks[self.receiver_id].type
+        return float(next(p.default for p in get_block_class(kind).params if p.name == "pfa"))
 
     def status(self) -> dict:
         """Snapshot for the status bar: the runtime's status (``runtime``: configuration, rates,
@@ -621,6 +679,7 @@ class ReceiverWorker:
         rts = rt.status() if rt is not None else {}
         blocks = rts.get("blocks", {})
         rx = blocks.get(self.receiver_id, {})
+        dec = blocks.get(self.decoder_id, {})
         src = blocks.get(self.source_id, {})
         with self._lock:
             running = self._state in ("running", "paused")
@@ -644,7 +703,7 @@ class ReceiverWorker:
                 "headroom": None if not self._load else 1.0 / self._load,
                 "decoded": self._decoded,
                 "detections": rx.get("detections", 0),
-                "rejected": rx.get("rejected", 0),
+                "rejected": dec.get("rejected", 0),
                 "display_drops": self.lines.dropped,
                 "epoch": self._epoch,
                 "runs": self.runs,
@@ -706,7 +765,7 @@ class ReceiverWorker:
                      output_dir=self.output_dir, event_log=self.output_dir / "run-log.jsonl",
                      progress=lambda n: self._progressed(gen, rt),
                      taps={spectrum_block: lambda port, chunk: self._spectrum_tap(gen, chunk),
-                           self.receiver_id: self._burst_tap},
+                           self.decoder_id: self._burst_tap},
                      gate=lambda chunk: self._gate(gen, rt, chunk, initial))
         self._pace_ref = None
         self.analyzer.reset(keep_traces=True)

@@ -17,6 +17,8 @@ from argosneo.errors import ArgosneoError
 
 #: The shipped flowgraph this command runs.
 FLOWGRAPH = "a2_receiver"
+#: Its detection stage (counts the carriers) and its decoder (emits the bursts).
+DETECTOR, DECODER = "a2", "decode"
 
 
 @click.command("replay")
@@ -72,7 +74,7 @@ def replay(path, output, samp_rate, center_freq, datatype, id_bits, pfa, polarit
 
     bar = tqdm(total=info.total_samples, unit="S", unit_scale=True, desc="replay",
                disable=no_progress or None, file=sys.stderr, leave=False)
-    rt = Runtime(fg, mode="offline", progress=bar.update, taps={"a2": keep_decoded})
+    rt = Runtime(fg, mode="offline", progress=bar.update, taps={DECODER: keep_decoded})
     interrupts = []
 
     def on_sigint(signum, frame):
@@ -87,12 +89,13 @@ def replay(path, output, samp_rate, center_freq, datatype, id_bits, pfa, polarit
     finally:
         signal.signal(signal.SIGINT, previous)
         bar.close()
-    stats = rt.blocks["a2"].rx.stats if rt.blocks["a2"].rx is not None else None
+    detections = rt.blocks[DETECTOR].state().get("detections", 0)
+    rejected = rt.blocks[DECODER].state().get("rejected", 0)
     seconds = summary.samples / summary.sample_rate
     rtf = summary.realtime_factor
     click.echo(
         f"argosneo replay: {len(decoded)} bursts decoded from {seconds:.1f} s of samples "
-        f"({stats.detections if stats else 0} carriers detected, {stats.rejected if stats else 0} not decoded) "
+        f"({detections} carriers detected, {rejected} not decoded) "
         f"in {summary.seconds:.1f} s, {rtf:.1f}x real time", err=True)
     if annotate and decoded:
         _annotate(reader, decoded)

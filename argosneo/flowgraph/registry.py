@@ -24,6 +24,7 @@ BUILTIN_BLOCK_MODULES = (
     "argosneo.flowgraph.blocks_io",
     "argosneo.flowgraph.blocks_dsp",
     "argosneo.flowgraph.blocks_a2",
+    "argosneo.flowgraph.blocks_stages",
     "argosneo.receiver.blocks",
     "argosneo.channelize.block",
     "argosneo.detect.block",

@@ -45,3 +45,68 @@ class SampleChunk:
     @property
     def end_sample(self) -> int:
         return self.first_sample + len(self.samples)
+
+
+@dataclass(frozen=True, eq=False)
+class ChannelSegment:
+    """How a channelized stream maps back to its input, constant between two resets.
+
+    A channelizer restarts (zero history, output row 0) at every discontinuity of its input, so
+    row ``n`` of a segment holds the signal of input sample
+    ``first_sample + n·decimation − group_delay``. Everything a later stage needs to turn a row
+    index into a stream sample, a UTC time or an absolute frequency is here.
+    """
+
+    info: StreamInfo                   #: the input stream (rate, centre frequency) of the segment
+    num_channels: int
+    channel_rate: float                #: output rate of every channel (S/s)
+    channel_offsets_hz: np.ndarray     #: channel centres relative to ``info.center_freq`` (FFT order)
+    group_delay: float                 #: channelizer delay, input samples
+    decimation: int                    #: input samples per output row
+    first_sample: int                  #: input index of the segment's first sample
+    time_anchor: _dt.datetime | None   #: UTC time of ``first_sample`` (None when unknown)
+
+    @property
+    def channel_spacing_hz(self) -> float:
+        return self.info.sample_rate / self.num_channels
+
+    def input_index_of_output(self, n):
+        """Input index (since the segment start, possibly fractional) of output row ``n``."""
+        return n * self.decimation - self.group_delay
+
+    def input_time(self, n) -> float:
+        """Seconds from the segment start to output row ``n``."""
+        return self.input_index_of_output(n) / self.info.sample_rate
+
+
+@dataclass
+class ChannelChunk:
+    """``rows[i, k]`` is output row ``first_row + i`` of channel ``k`` (complex64, FFT order).
+
+    Rows are numbered from the start of ``segment`` (see :class:`ChannelSegment`).
+    ``discontinuity`` marks that the segment starts here after a gap (or a retune) in the input:
+    what was in progress before it cannot be stitched to it. ``input_samples`` counts the input
+    samples whose processing produced this item (a chunk of input may yield no rows).
+    """
+
+    rows: np.ndarray
+    first_row: int
+    segment: ChannelSegment
+    discontinuity: bool = False
+    input_samples: int = 0
+
+    @property
+    def end_row(self) -> int:
+        return self.first_row + len(self.rows)
+
+    @property
+    def info(self) -> StreamInfo:
+        return self.segment.info
+
+    @property
+    def channel_rate(self) -> float:
+        return self.segment.channel_rate
+
+    @property
+    def channel_offsets_hz(self) -> np.ndarray:
+        return self.segment.channel_offsets_hz
