@@ -24,7 +24,7 @@ import pytest
 
 from argosneo.cli import main
 from argosneo.io.reader import open_capture
-from argosneo.live import StatusLine
+from argosneo.flowgraph.console import StatusLine
 from soapy_env import REPO, soapy_env  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.usefixtures("soapy_env")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import signal
+import logging
 import sys
 
 import click
@@ -43,22 +43,35 @@ def parse_assignments(values, what: str, dotted: bool):
               help="offline: never drop (the source waits); live: drop and count on overflow. "
                    "Default: from the file, else from the source.")
 @click.option("--queue-size", type=click.IntRange(1, 4096), help="Chunks the source may run ahead.")
+@click.option("--queue-seconds", type=float, default=None,
+              help="Live mode: bound the queue by seconds of signal instead of chunks (drops whole chunks "
+                   "when the graph is that far behind).")
+@click.option("--duration", type=float, default=None, metavar="S",
+              help="Stop after S seconds of stream (by sample count, gaps included).")
+@click.option("--no-status", is_flag=True, help="Live mode: no once-a-second status line on stderr.")
 @click.option("--control-socket", type=click.Path(dir_okay=False, path_type=str),
               help="Control socket path (default: $XDG_RUNTIME_DIR/argosneo-<pid>.sock).")
 @click.option("--no-control", is_flag=True, help="Do not open a control socket.")
 @click.option("--log", "log_path", type=click.Path(dir_okay=False, path_type=str),
               help="Write every change and drop as JSON lines here (default with -o: DIR/run-log.jsonl).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors and the final summary.")
-def run(flowgraph, variables, sets, configuration, output_dir, mode, queue_size, control_socket, no_control,
-        log_path, quiet):
+def run(flowgraph, variables, sets, configuration, output_dir, mode, queue_size, queue_seconds, duration,
+        no_status, control_socket, no_control, log_path, quiet):
     """Run FLOWGRAPH (a .yaml file, or the name of a shipped one such as a2_receiver).
 
     The whole file is validated first. While it runs, `argosneo reconfigure` changes it through
-    the control socket printed at start; Ctrl-C stops it cleanly (every sink is flushed).
+    the control socket printed at start; Ctrl-C or SIGTERM stops it cleanly (what is queued is
+    processed, every sink is flushed; a second one aborts, still closing every block). In live
+    mode a status line on stderr shows the stream time, input rate, real-time headroom, queue,
+    device overflows, chunks dropped, device reopens and the bursts decoded.
     """
+    for name, value in (("--queue-seconds", queue_seconds), ("--duration", duration)):
+        if value is not None and not value > 0:
+            raise click.BadParameter("must be > 0", param_hint=name)
     from pathlib import Path
 
     from argosneo.flowgraph import resolve_flowgraph
+    from argosneo.flowgraph.console import StatusLine, StopOnSignals, status_text
     from argosneo.flowgraph.control import ControlServer
     from argosneo.flowgraph.runtime import Runtime
     from argosneo.flowgraph.schema import load_flowgraph
@@ -71,33 +84,36 @@ def run(flowgraph, variables, sets, configuration, output_dir, mode, queue_size,
         if log_path is None:
             log_path = str(Path(output_dir) / "run-log.jsonl")
 
+    status = StatusLine(enabled=not (quiet or no_status))
+
     def say(msg: str) -> None:
         if not quiet:
-            click.echo(f"argosneo run: {msg}", err=True)
+            status.message(f"argosneo run: {msg}")
 
+    def show_status(snapshot: dict) -> None:
+        if rt.mode == "live":
+            status.update(status_text(snapshot, "run"))
+
+    # device events reach the log through the runtime; the source's own warnings would repeat them
+    logging.getLogger("argosneo.io.soapy_source").setLevel(logging.ERROR)
     rt = Runtime(fg, configuration=configuration, mode=mode, queue_size=queue_size, output_dir=output_dir,
-                 log=say, event_log=log_path)
+                 log=say, event_log=log_path, queue_seconds=queue_seconds, duration=duration,
+                 status=show_status)
     server = None
     if not no_control:
         server = ControlServer(rt, control_socket)
         click.echo(f"argosneo run: control socket {server.path} "
                    f"(argosneo reconfigure --socket {server.path} status)", err=True)
 
-    interrupts = []
+    def on_first(name):
+        status.message("argosneo run: stopping (flushing every sink; Ctrl-C again to abort)")
 
-    def on_sigint(signum, frame):
-        interrupts.append(signum)
-        if len(interrupts) > 1:
-            raise KeyboardInterrupt
-        click.echo("argosneo run: stopping (flushing every sink; Ctrl-C again to abort)", err=True)
-        rt.stop()
-
-    previous = {s: signal.signal(s, on_sigint) for s in (signal.SIGINT, signal.SIGTERM)}
+    signals = StopOnSignals(rt, on_first=on_first)
     try:
-        summary = rt.run()
+        with signals:
+            summary = rt.run()
     finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
+        status.finish()
         if server is not None:
             server.close()
 
@@ -115,6 +131,10 @@ def run(flowgraph, variables, sets, configuration, output_dir, mode, queue_size,
             click.echo("argosneo run: time in blocks: " + ", ".join(
                 f"{bid} {t.seconds:.2f} s" for bid, t in busy) + f", runtime {summary.runtime_seconds:.3f} s",
                 err=True)
-    if summary.interrupted and interrupts:
+    if summary.source_state.get("overflows") or summary.source_state.get("reopens"):
+        st = summary.source_state
+        click.echo(f"argosneo run: device: {st.get('overflows', 0)} overflows, {st.get('device_lost', 0)} samples "
+                   f"lost, {st.get('reopens', 0)} reopens", err=True)
+    if summary.interrupted and signals.received:
         sys.stderr.flush()
         raise click.exceptions.Abort()

@@ -1,8 +1,9 @@
 """``argosneo rx``: receive and decode PTT-A2 bursts live from a SoapySDR device.
 
-The work is done by :class:`argosneo.live.LiveLoop`; this module only turns options into a
-:class:`~argosneo.io.soapy_source.SoapySource`, an :class:`~argosneo.receiver.A2Receiver`
-factory and the outputs.
+A thin command over the shipped ``flowgraphs/a2_live.yaml``: its options become the
+flowgraph's variables and the flowgraph runtime does the work (live mode, queue bounded in
+seconds, ``--duration``, device events, status line), so ``argosneo run a2_live`` with the same
+variables gives the same bursts.
 """
 
 from __future__ import annotations
@@ -13,23 +14,48 @@ import click
 
 from argosneo import spec
 
+#: The shipped flowgraph this command runs.
+FLOWGRAPH = "a2_live"
 #: Failed reopen attempts in a row before ``rx`` gives up on a vanished device (backoff doubles
 #: from 0.1 s to 5 s, so this is about two minutes).
 DEFAULT_REOPEN_ATTEMPTS = 30
-
-_EVENT_TEXT = {
-    "lost": lambda d: f"device lost ({d.get('code')}): reopening",
-    "stall": lambda d: f"no samples for {d.get('seconds', 0):.1f} s: presuming the device gone",
-    "reopen_failed": lambda d: (f"reopen attempt {d.get('attempt')} failed ({d.get('error')}); "
-                                f"next in {d.get('next_s', 0):.1f} s"),
-    "reopened": lambda d: f"device reopened after {d.get('attempts')} attempt(s)",
-}
+#: Recording sample formats offered by ``--record-format``.
+RECORD_FORMATS = {"cf32": "cf32_le", "ci16": "ci16_le"}
 
 
 def _positive(ctx, param, value):
     if value is not None and not value > 0:
         raise click.BadParameter("must be > 0")
     return value
+
+
+def summary_text(summary, *, bursts: int, rejected: int = 0, truncated: int = 0, prefix: str = "argosneo rx") -> str:
+    """One-paragraph human summary of a live run.
+
+    Parameters
+    ----------
+    summary : RunSummary
+        From :meth:`Runtime.summary`.
+    bursts, rejected, truncated : int
+        Decoded bursts written, rejected carriers written, bursts cut by a gap or the end.
+    """
+    rate = summary.sample_rate or 1.0
+    busy = summary.processing_seconds
+    rt = summary.samples / rate / busy if busy > 0 else float("inf")
+    dev = summary.source_state
+    parts = [
+        f"{summary.source_samples / rate:.1f} s received ({summary.source_samples} samples) in {summary.seconds:.1f} s",
+        f"{bursts} burst{'s' if bursts != 1 else ''} decoded"
+        + (f", {rejected} rejected" if rejected else "")
+        + (f", {truncated} cut short by a gap or the end" if truncated else ""),
+        f"overflows {dev.get('overflows', 0)}, device lost {dev.get('device_lost', 0)} samples, "
+        f"reopens {dev.get('reopens', 0)}",
+        f"decoder dropped {summary.drop_events} chunks ({summary.dropped_samples - dev.get('dropped_samples', 0)} samples)",
+        f"{'inf' if rt == float('inf') else f'{rt:.1f}'}x real time",
+    ]
+    if summary.stopped_by:
+        parts.append(f"stopped by {summary.stopped_by}")
+    return f"{prefix}: " + "; ".join(parts)
 
 
 @click.command("rx")
@@ -78,50 +104,52 @@ def rx(device_args, freq, rate, gain, agc, antenna, ppm, bandwidth, id_bits, out
     The status line (stderr, once a second) shows the stream time, the measured input rate,
     the real-time headroom 'xN rt' (signal time decoded per unit of processing time), the
     decoder queue, device overflows, chunks dropped because the decoder fell behind, device
-    reopens and the bursts decoded.
+    reopens and the bursts decoded. Runs the shipped flowgraph a2_live (see `argosneo run`).
     """
     if gain is not None and agc:
         raise click.UsageError("--gain and --agc exclude each other")
 
-    from argosneo.io.soapy_source import SoapySource  # noqa: PLC0415 - lazy: SoapySDR is optional
-    from argosneo.live import RECORD_FORMATS, JsonLinesSink, LiveLoop, LiveRecorder, StatusLine, summary_text  # noqa: PLC0415
-    from argosneo.receiver import A2Receiver  # noqa: PLC0415 - pulls in Numba
+    from argosneo.detect.carrier import DEFAULT_PFA  # noqa: PLC0415
+    from argosneo.flowgraph import resolve_flowgraph  # noqa: PLC0415
+    from argosneo.flowgraph.console import StatusLine, StopOnSignals, status_text  # noqa: PLC0415
+    from argosneo.flowgraph.runtime import Runtime  # noqa: PLC0415
+    from argosneo.flowgraph.schema import load_flowgraph  # noqa: PLC0415
+    from argosneo.receiver import DecodedBurst  # noqa: PLC0415
 
+    fg = load_flowgraph(resolve_flowgraph(FLOWGRAPH), variables={
+        "device": device_args, "samp_rate": rate, "center_freq": freq, "gain": gain, "antenna": antenna,
+        "ppm": ppm, "bandwidth": bandwidth, "chunk_size": buffer_samples, "reopen_attempts": reopen_attempts,
+        "id_bits": int(id_bits), "pfa": DEFAULT_PFA, "all_bursts": bool(all_bursts), "output": output,
+        "record": record_base or "", "record_datatype": RECORD_FORMATS[record_format]})
     status = StatusLine(enabled=not no_status)
+    counts = {"bursts": 0, "rejected": 0}
 
-    def on_event(kind, detail):
-        text = _EVENT_TEXT.get(kind)
-        if text is not None:
-            status.message("argosneo rx: " + text(detail))
+    def count(port, items):
+        for b in items:
+            counts["bursts" if isinstance(b, DecodedBurst) else "rejected"] += 1
 
-    # the events above say the same as the source's warnings, once and without the logger prefix
+    def on_event(record, message):
+        if record["event"] == "source" and message:
+            status.message("argosneo rx: " + message)
+        elif record["event"] == "start":
+            info = rt.info
+            status.message(f"argosneo rx: {info.description} at {info.sample_rate / 1e3:.1f} kS/s, "
+                           f"{info.center_freq / 1e6:.6f} MHz; Ctrl-C to stop")
+
+    # the device events above say the same as the source's warnings, once and without the logger prefix
     logging.getLogger("argosneo.io.soapy_source").setLevel(logging.ERROR)
-    source = SoapySource(
-        device_args, sample_rate=rate, center_freq=freq, gain=gain, antenna=antenna, ppm=ppm,
-        bandwidth=bandwidth, buffer_samples=buffer_samples, timeout_s=0.5,
-        reopen=reopen_attempts > 0, max_reopen_attempts=reopen_attempts or None, on_event=on_event,
-    )
+    rt = Runtime(fg, mode="live", queue_seconds=queue_seconds, duration=duration, taps={"a2": count},
+                 on_event=on_event, status=lambda snap: status.update(status_text(snap, "rx")))
+    started = False
     try:
-        info = source.info
-        status.message(
-            f"argosneo rx: {info.description} at {info.sample_rate / 1e3:.1f} kS/s, "
-            f"{info.center_freq / 1e6:.6f} MHz; Ctrl-C to stop"
-        )
-        sink = JsonLinesSink(output)
-        recorder = None
-        if record_base is not None:
-            # the files are created with the first chunk, whose time is the recording's start
-            recorder = LiveRecorder(record_base, datatype=RECORD_FORMATS[record_format],
-                                    description=f"argosneo rx live recording ({info.description})")
-
-        def make_receiver(stream_info):
-            return A2Receiver(stream_info, id_bits=int(id_bits), keep_rejected=all_bursts)
-
-        loop = LiveLoop(source, make_receiver, sink, recorder=recorder, status=status,
-                        duration_s=duration, queue_seconds=queue_seconds)
-        try:
-            loop.run()
-        finally:
-            status.message(summary_text(loop.summary))
+        with StopOnSignals(rt):
+            started = True
+            rt.run()
     finally:
-        source.close()
+        if started and rt.info is not None:
+            stats = rt.blocks["a2"].rx.stats if getattr(rt.blocks.get("a2"), "rx", None) is not None else None
+            truncated = sum(n for reason, n in stats.reject_reasons.items()
+                            if reason.startswith("cut by")) if stats else 0
+            status.finish()
+            status.message(summary_text(rt.summary(), bursts=counts["bursts"], rejected=counts["rejected"],
+                                        truncated=truncated))

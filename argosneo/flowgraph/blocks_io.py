@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from argosneo import spec
 from argosneo.errors import FlowgraphError
 from argosneo.flowgraph.block import Block, Param, SourceBlock
 from argosneo.flowgraph.registry import register_block
@@ -121,11 +122,33 @@ class FileSource(SourceBlock):
         return {"samples_read": self.samples_read}
 
 
+#: One line per device event, for the run's log (None: counted in the status line only).
+_DEVICE_EVENT_TEXT = {
+    "lost": lambda d: f"device lost ({d.get('code')}): reopening",
+    "stall": lambda d: f"no samples for {d.get('seconds', 0):.1f} s: presuming the device gone",
+    "reopen_failed": lambda d: (f"reopen attempt {d.get('attempt')} failed ({d.get('error')}); "
+                                f"next in {d.get('next_s', 0):.1f} s"),
+    "reopened": lambda d: f"device reopened after {d.get('attempts')} attempt(s)",
+}
+
+
+def describe_device_event(kind: str, detail: dict) -> str | None:
+    """One line for a :class:`~argosneo.io.soapy_source.SoapySource` event, or None for the
+    frequent ones (overflows) that the status line counts instead."""
+    text = _DEVICE_EVENT_TEXT.get(kind)
+    return None if text is None else text(detail)
+
+
 @register_block
 class SoapySourceBlock(SourceBlock):
     """Receive from a SoapySDR device (live: chunks that arrive while the graph is behind are
     dropped, counted and reported). ``center_freq`` and ``gain`` can be changed while running;
-    the device applies them at its next chunk, which is marked as a discontinuity."""
+    the device applies them at its next chunk, which is marked as a discontinuity.
+
+    A device that vanishes is reopened (the first chunk after it is a discontinuity); its
+    events (lost, reopen attempts, reopened) go to ``on_event(kind, detail, text)`` when the
+    runtime sets it, and the counters (overflows, samples lost, reopens) are in :meth:`state`.
+    """
 
     kind = "soapy_source"
     port_kinds = {"out": "samples"}
@@ -141,12 +164,21 @@ class SoapySourceBlock(SourceBlock):
         Param("ppm", float, 0.0, "oscillator correction, ppm", minimum=-1000.0, maximum=1000.0),
         Param("bandwidth", float, None, "analog filter bandwidth, Hz", minimum=1.0),
         Param("chunk_size", int, 65536, "samples per chunk", minimum=1, maximum=_MAX_CHUNK),
+        Param("reopen_attempts", int, None, "failed reopens in a row before giving up on a vanished "
+              "device (0: never reopen; default: keep trying)", minimum=0),
+        Param("read_timeout", float, 0.5, "seconds per device read; also how late a stop takes effect",
+              minimum=0.001, maximum=60.0),
     )
 
+    #: ``on_event(kind, detail, text)`` for device events; set by the runtime before :meth:`open`
+    on_event = None
+
     def __init__(self, device, samp_rate, center_freq, gain=None, antenna=None, ppm=0.0, bandwidth=None,
-                 chunk_size=65536):
+                 chunk_size=65536, reopen_attempts=None, read_timeout=0.5):
         self._kw = dict(device_args=device, sample_rate=samp_rate, center_freq=center_freq, gain=gain,
-                        antenna=antenna, ppm=ppm, bandwidth=bandwidth, buffer_samples=chunk_size)
+                        antenna=antenna, ppm=ppm, bandwidth=bandwidth, buffer_samples=chunk_size,
+                        timeout_s=read_timeout, reopen=reopen_attempts != 0,
+                        max_reopen_attempts=reopen_attempts or None)
         self._src = None
         self.events: list[tuple[str, dict]] = []
 
@@ -154,10 +186,16 @@ class SoapySourceBlock(SourceBlock):
     def output_rates(cls, params, input_rates):
         return {"out": params.get("_actual_rate") or params.get("samp_rate")}
 
+    def _event(self, kind: str, detail: dict) -> None:
+        # called in the source thread, between two device reads
+        self.events.append((kind, detail))
+        if self.on_event is not None:
+            self.on_event(kind, detail, describe_device_event(kind, detail))
+
     def open(self) -> StreamInfo:
         from argosneo.io.soapy_source import SoapySource
 
-        self._src = SoapySource(on_event=lambda kind, detail: self.events.append((kind, detail)), **self._kw)
+        self._src = SoapySource(on_event=self._event, **self._kw)
         self.info = self._src.info
         return self.info
 
@@ -185,11 +223,14 @@ class SoapySourceBlock(SourceBlock):
             self._src.close()
 
     def state(self) -> dict:
+        """Device counters: ``overflows``, ``dropped_samples`` (known + estimated losses),
+        ``device_lost`` (known exactly from hardware time), ``reopens``, ``center_freq``, ``gain``."""
         if self._src is None:
             return {}
         st = self._src.stats
         out = {"samples": st.samples, "overflows": st.overflows, "dropped_samples": st.dropped_estimate,
-               "reopens": st.reopens, "center_freq": self._src.info.center_freq}
+               "device_lost": st.dropped_samples, "reopens": st.reopens,
+               "center_freq": self._src.info.center_freq}
         if self._src.device is not None:
             try:
                 out["gain"] = self._src.get_gain()     # as the device reports it
@@ -279,70 +320,180 @@ class JsonlSink(Block):
         return {"records": self.records}
 
 
+def _segmented_writer(path, *, global_index: int, **kw):
+    """A :class:`~argosneo.io.writer.SigMFWriter` with one capture segment per gap in the stream."""
+    from argosneo.io.writer import SigMFWriter, sigmf_datetime
+
+    class _SegmentedSigMFWriter(SigMFWriter):
+        def __init__(self):
+            super().__init__(path, **kw)
+            self.segments: list[dict] = []
+
+        def add_segment(self, sample_start: int, stream_index: int, when, frequency) -> None:
+            seg = {"core:sample_start": int(sample_start), "core:global_index": int(stream_index)}
+            if when is not None:
+                seg["core:datetime"] = sigmf_datetime(when)
+            if frequency is not None:
+                seg["core:frequency"] = float(frequency)
+            self.segments.append(seg)
+
+        def metadata(self) -> dict:
+            meta = super().metadata()
+            meta["captures"][0]["core:global_index"] = int(global_index)
+            meta["captures"].extend(self.segments)
+            return meta
+
+    return _SegmentedSigMFWriter()
+
+
 @register_block
 class SigMFRecordSink(Block):
-    """Record the sample stream as a SigMF recording (``path.sigmf-data`` + ``path.sigmf-meta``).
+    """Record the sample stream as a SigMF recording (``path.sigmf-data`` + ``path.sigmf-meta``),
+    annotated with the bursts decoded from it.
 
-    The rate, centre frequency and start time come from the stream; lost samples (a
-    discontinuity) and tuning changes are written as annotations.
+    The rate, centre frequency and start time come from the stream. The recording holds the
+    samples that reached the sink; every gap (samples lost by the device or dropped because the
+    graph was behind, any discontinuity such as a device retune) starts a new capture segment whose
+    ``core:global_index`` is the stream sample index, with its own ``core:datetime`` and
+    ``core:frequency``, plus an ``argosneo:gap`` annotation giving the samples lost
+    (``argosneo:gap_exact`` false when the device could not count them) and the reason. A
+    centre-frequency change is also annotated (``retune``).
+
+    Its input takes sample chunks *and* burst events (connect the decoder to it as well, e.g.
+    ``a2 -> rec``): every decoded burst becomes an annotation at its place in the recording
+    (rejected ones too, labelled so). Bursts must be indexed like the recorded stream (the
+    decoder is fed the same stream as the sink). ``path: ""`` records nothing, for flowgraphs
+    where recording is optional (``a2_live``'s ``record`` variable).
     """
 
     kind = "sigmf_record_sink"
-    port_kinds = {"in": "samples"}
+    # "in" carries samples and events, so it has no single port kind
+    port_kinds: ClassVar[dict[str, str]] = {}
     outputs = ()
     output_path_params: ClassVar[tuple[str, ...]] = ("path",)
     params = (
-        Param("path", str, required=True, doc="recording base name (relative: in the run's output directory)"),
+        Param("path", str, required=True, doc="recording base name (relative: in the run's output directory; "
+              "'': record nothing)"),
         Param("datatype", str, "cf32_le", "sample format on disk", choices=("cf32_le", "ci16_le", "ci8", "cu8")),
-        Param("description", str, "", "core:description"),
+        Param("description", str, "", "core:description (default: the stream's)"),
     )
 
     def __init__(self, path, datatype="cf32_le", description=""):
         self.path, self.datatype, self.description = path, datatype, description
+        self.enabled = bool(path)
         self._w = None
         self._next = None
         self._center = None
+        self._segments: list[tuple[int, int]] = []   # (stream index, recording index) per segment
+        self.gaps = 0
+        self.lost_samples = 0
+        self.annotations = 0
 
     @classmethod
     def output_rates(cls, params, input_rates):
         return {}
 
     def process(self, item, port="in"):
-        from argosneo.io.writer import SigMFWriter
+        if isinstance(item, SampleChunk):
+            if self.enabled:
+                self._write(item)
+        elif isinstance(item, (list, tuple)):
+            if self.enabled:
+                for event in item:
+                    self._annotate(event)
+        else:
+            raise FlowgraphError(f"sigmf_record_sink: takes sample chunks and burst events, got {type(item).__name__}")
+        return []
 
-        if not isinstance(item, SampleChunk):
-            raise FlowgraphError("sigmf_record_sink: takes sample chunks")
-        info = item.info
+    @staticmethod
+    def _time_of(chunk: SampleChunk):
+        return chunk.time_anchor if chunk.time_anchor is not None else chunk.info.time_of(chunk.first_sample)
+
+    def _write(self, chunk: SampleChunk) -> None:
+        info = chunk.info
         if self._w is None:
-            start = item.time_anchor or info.time_of(item.first_sample)
             try:
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise FlowgraphError(f"sigmf_record_sink: cannot create {Path(self.path).parent}: "
                                      f"{exc.strerror or exc}") from None
-            self._w = SigMFWriter(self.path, sample_rate=info.sample_rate, center_freq=info.center_freq,
-                                  datatype=self.datatype, start_time=start, description=self.description,
-                                  extra_global={"first_stream_sample": int(item.first_sample)})
+            self._w = _segmented_writer(
+                self.path, global_index=chunk.first_sample, sample_rate=info.sample_rate,
+                center_freq=info.center_freq, datatype=self.datatype, start_time=self._time_of(chunk),
+                description=self.description or info.description,
+                extra_global={"first_stream_sample": int(chunk.first_sample)})
+            self._segments.append((chunk.first_sample, 0))
             self._center = info.center_freq
         else:
-            at = self._w.samples_written
-            if item.first_sample != self._next:
-                lost = item.first_sample - self._next
-                self._w.add_annotation(at, 0, label="discontinuity",
-                                       comment=f"{lost} stream samples missing before stream sample {item.first_sample}")
-            elif item.discontinuity:
-                self._w.add_annotation(at, 0, label="discontinuity", comment="samples were lost here")
+            where = self._w.samples_written
+            lost = chunk.first_sample - self._next
+            if chunk.discontinuity or lost:
+                reason = chunk.extra.get("reason") or "discontinuity"
+                self._w.add_segment(where, chunk.first_sample, self._time_of(chunk), info.center_freq)
+                self._segments.append((chunk.first_sample, where))
+                # without hardware time a device loss does not move first_sample: the count is
+                # then only what is known (0), flagged as such
+                self._w.add_annotation(
+                    where, 0, label="gap",
+                    comment=f"{lost} samples lost before stream sample {chunk.first_sample} ({reason})",
+                    extra={"gap": int(lost), "gap_exact": bool(lost > 0 or reason == "retune"),
+                           "gap_reason": reason, "global_index": int(chunk.first_sample)})
+                self.gaps += 1
+                self.lost_samples += max(0, lost)
             if info.center_freq != self._center:
-                self._w.add_annotation(at, 0, label="retune",
+                # a continuous stream shifted digitally stays one segment (its samples are
+                # contiguous); a device retune is a discontinuity and got its own segment above
+                self._w.add_annotation(where, 0, label="retune",
                                        comment=f"centre frequency {self._center} -> {info.center_freq} Hz")
                 self._center = info.center_freq
-        self._w.write(item.samples)
-        self._next = item.end_sample
-        return []
+        self._w.write(chunk.samples)
+        self._next = chunk.end_sample
+
+    def recording_index(self, stream_index: int) -> int | None:
+        """Sample of the recording holding stream sample ``stream_index`` (None if before it)."""
+        for first, rec in reversed(self._segments):
+            if stream_index >= first:
+                return rec + (stream_index - first)
+        return None
+
+    def _annotate(self, event) -> None:
+        """One annotation for a decoded (or rejected) burst, at its place in the recording."""
+        record = event.to_record() if hasattr(event, "to_record") else event
+        if not isinstance(record, dict) or "sample_start" not in record or "format" not in record:
+            raise FlowgraphError("sigmf_record_sink: events must be bursts (records with format and "
+                                 f"sample_start), got {type(event).__name__}")
+        if self._w is None:
+            return
+        start = self.recording_index(int(record["sample_start"]))
+        if start is None:
+            return
+        rate = self._w.sample_rate
+        if record.get("decoded", True):
+            duration = float(record["duration_s"])
+            label = f"{record['format']} {record.get('platform_id')}"
+            comment = f"message=0x{record.get('message_hex')} C/N0={record.get('cn0_dbhz')} dB-Hz"
+            extra = {k: record[k] for k in ("platform_id", "message_hex", "offset_hz", "drift_hz_s",
+                                            "cn0_dbhz", "time_utc") if record.get(k) is not None}
+        else:
+            duration = float(record.get("duration_s") or spec.A2_CARRIER_DURATION_S)
+            label = f"{record['format']} rejected"
+            comment = record.get("reason")
+            extra = {"rejected": True}
+        extra["stream_sample_start"] = int(record["sample_start"])
+        lower = upper = None
+        if record.get("frequency_hz") is not None:
+            # the biphase-L spectrum's first nulls sit at ±2× the bit rate; add the drift over
+            # the burst so the box holds the whole track
+            half = 2 * spec.A2_BIT_RATE + abs(record.get("drift_hz_s") or 0.0) * duration
+            lower, upper = record["frequency_hz"] - half, record["frequency_hz"] + half
+        self._w.add_annotation(start, int(round(duration * rate)), label=label, comment=comment,
+                               freq_lower_edge=lower, freq_upper_edge=upper, extra=extra)
+        self.annotations += 1
 
     def close(self) -> None:
         if self._w is not None:
             self._w.close()
 
     def state(self) -> dict:
-        return {"samples_written": 0 if self._w is None else self._w.samples_written}
+        return {"samples_written": 0 if self._w is None else self._w.samples_written,
+                "gaps": self.gaps, "lost_samples": self.lost_samples, "annotations": self.annotations}

@@ -11,7 +11,15 @@ its upstream produced for it. Blocks never see two items at once, so they need n
   a slow decoder just makes the run take longer.
 * ``mode="live"`` (devices): the source cannot wait, so a chunk that finds the queue full is
   dropped; every drop is counted (``dropped_samples``, ``drop_events``), reported through the
-  log, and the next chunk that gets through is marked ``discontinuity=True``.
+  log, and the next chunk that gets through is marked ``discontinuity=True`` (``extra["reason"]
+  = "decoder_behind"``, with its time anchor) so no burst is stitched across the hole. With
+  ``queue_seconds`` the queue is bounded in seconds of signal instead of in chunks (the same
+  latency whatever the chunk size; a chunk always enters an empty queue).
+
+``duration`` stops the run after that much stream (by sample index from the first chunk, gaps
+included; the last chunk is cut at the exact sample). ``status`` is called about once per
+``status_interval`` with :meth:`Runtime.live_status` (for a status line), ``on_event`` with every
+event record the log gets (start, changes, drops, source/device events, end).
 
 Sample indices are those of the source (``first_sample``); blocks that change the rate keep
 their own index space (output ``n`` = stream time ``n / rate``) and ``StreamInfo`` travels with
@@ -86,6 +94,14 @@ class RunSummary:
     timing: dict[str, BlockTiming] = field(default_factory=dict)
     runtime_seconds: float = 0.0          #: processing-thread time outside blocks
     interrupted: bool = False
+    stopped_by: str | None = None         #: why :meth:`Runtime.stop` was called ("SIGINT", "duration", ...)
+    source_samples: int = 0               #: samples the source handed out (the runtime's drops included, not the device's losses)
+    source_state: dict = field(default_factory=dict)   #: the source block's ``state()`` at the end
+
+    @property
+    def processing_seconds(self) -> float:
+        """Processing-thread time spent on the stream (blocks + runtime)."""
+        return sum(t.seconds for t in self.timing.values()) + self.runtime_seconds
 
     @property
     def realtime_factor(self) -> float:
@@ -149,13 +165,26 @@ class Runtime:
         0.05 s) and control commands keep being applied at the chunk's first sample. Commands
         submitted from inside the gate apply at that sample too. For pacing and pausing a replay
         (the GUI); offline mode only makes sense with it, since a held live source drops chunks.
+    queue_seconds : float, optional
+        Live mode: bound the queue by seconds of signal instead of ``queue_size`` chunks.
+    duration : float, optional
+        Stop after this many seconds of stream (sample count from the first chunk, gaps included).
+    status : callable, optional
+        ``status(snapshot)`` about every ``status_interval`` seconds (processing thread) with
+        :meth:`live_status`.
+    on_event : callable, optional
+        ``on_event(record, message)`` for every event the log gets (``message`` may be None for
+        events that are only counted, e.g. device overflows); called from the thread where the
+        event happens (source events: the source thread).
     """
 
     def __init__(self, flowgraph: Flowgraph, *, configuration: str | None = None, mode: str | None = None,
                  queue_size: int | None = None, output_dir=None, log: Callable[[str], None] | None = None,
                  event_log=None, progress: Callable[[int], None] | None = None,
                  taps: dict[str, Callable[[str, Any], None]] | None = None,
-                 gate: Callable[[SampleChunk], bool] | None = None):
+                 gate: Callable[[SampleChunk], bool] | None = None, queue_seconds: float | None = None,
+                 duration: float | None = None, status: Callable[[dict], None] | None = None,
+                 status_interval: float = 1.0, on_event: Callable[[dict, str | None], None] | None = None):
         self.fg = flowgraph
         self.configuration = configuration or flowgraph.initial
         self._graph = flowgraph.graph_for(self.configuration)
@@ -182,11 +211,28 @@ class Runtime:
         self.next_sample = 0
         self.dropped_samples = 0
         self.drop_events = 0
-        self._queue: queue.Queue = queue.Queue(maxsize=self.queue_size)
+        for name, v in (("queue_seconds", queue_seconds), ("duration", duration), ("status_interval", status_interval)):
+            if v is not None and not v > 0:
+                raise FlowgraphError(f"{name} must be > 0, got {v!r}")
+        self.queue_seconds = None if queue_seconds is None else float(queue_seconds)
+        self.duration = None if duration is None else float(duration)
+        self._status = status
+        self._status_interval = float(status_interval)
+        self._on_event = on_event
+        self.stopped_by: str | None = None
+        self.source_samples = 0
+        self._queued_samples = 0
+        self._qlock = threading.Lock()
+        self._t_start = None
+        self._status_prev = None
+        # a queue bounded in seconds is bounded by _offer, not by a chunk count
+        live_seconds = self.mode == "live" and self.queue_seconds is not None
+        self._queue: queue.Queue = queue.Queue(maxsize=0 if live_seconds else self.queue_size)
         self._commands: queue.Queue = queue.Queue()
         self._schedule: list[_Pending] = []
         self._seq = 0
         self._stop = threading.Event()
+        self._abort = threading.Event()
         self._running = threading.Event()
         self._finished = threading.Event()
         self._source_error: BaseException | None = None
@@ -199,7 +245,7 @@ class Runtime:
         kw = dict(params)
         for name in getattr(cls, "output_path_params", ()):
             v = kw.get(name)
-            if isinstance(v, str) and v != "-" and self.output_dir is not None and not os.path.isabs(v):
+            if isinstance(v, str) and v not in ("-", "") and self.output_dir is not None and not os.path.isabs(v):
                 kw[name] = str(self.output_dir / v)
         try:
             block = cls(**kw)
@@ -218,8 +264,11 @@ class Runtime:
         return errors
 
     # ----------------------------------------------------------------------------- logging
-    def _emit(self, record: dict, message: str) -> None:
-        self._log(message)
+    def _emit(self, record: dict, message: str | None) -> None:
+        if message:
+            self._log(message)
+        if self._on_event is not None:
+            self._on_event(record, message)
         if self._event_fp is not None:
             self._event_fp.write(json.dumps(record, default=str) + "\n")
             self._event_fp.flush()
@@ -495,9 +544,12 @@ class Runtime:
             "blocks": blocks,
         }
 
-    def stop(self) -> None:
+    def stop(self, reason: str | None = None) -> None:
         """End the run soon (thread- and signal-safe): the source stops, what is queued is
-        processed, every block is flushed and closed."""
+        processed, every block is flushed and closed. ``reason`` (the first one given) is the
+        summary's ``stopped_by``."""
+        if reason is not None and self.stopped_by is None:
+            self.stopped_by = reason
         self._stop.set()
         src = self.blocks.get(self.vg.source)
         if src is not None:
@@ -505,6 +557,14 @@ class Runtime:
                 src.stop()
             except Exception:  # noqa: BLE001 - stopping must not raise in a signal handler
                 pass
+
+    def abort(self, reason: str | None = None) -> None:
+        """End the run at the next item boundary without processing what is queued or
+        flushing the blocks; every block is still closed (outputs stay valid) and :meth:`run`
+        raises ``KeyboardInterrupt``. Thread- and signal-safe: nothing is torn mid-write, unlike
+        an exception raised by a signal handler inside a block."""
+        self._abort.set()
+        self.stop(reason)
 
     def wait_started(self, timeout: float = 10.0) -> bool:
         """Block until the stream is open (the source's ``info`` is known)."""
@@ -520,34 +580,120 @@ class Runtime:
                 if self._stop.is_set() and item is not _END:
                     return False
 
+    def _offer(self, chunk: SampleChunk) -> bool:
+        """Live mode: queue the chunk if there is room (never waits)."""
+        n = len(chunk.samples)
+        with self._qlock:
+            if (self.queue_seconds is not None and self._queued_samples
+                    and self._queued_samples + n > self.queue_seconds * chunk.info.sample_rate):
+                return False
+            try:
+                self._queue.put_nowait(chunk)
+            except queue.Full:
+                return False
+            self._queued_samples += n
+            return True
+
+    def _taken(self, item) -> None:
+        if item is not _END:
+            with self._qlock:
+                self._queued_samples -= len(item.samples)
+
+    def _source_event(self, kind: str, detail: dict, text: str | None) -> None:
+        """A source's own event (device lost, reopened, overflow, ...): logged and counted."""
+        self._emit({"event": "source", "kind": kind, **self._time_fields(self.next_sample), **detail}, text)
+
     def _source_loop(self, src) -> None:
         lost_before = False
+        limit = None            # duration: stream sample where the run ends
+        anchor = None           # (stream sample, UTC) of the latest chunk with a time anchor
         try:
             for chunk in src.chunks():
                 if self._stop.is_set():
                     break
-                if self.mode == "offline":
+                rate = chunk.info.sample_rate
+                last = False
+                if self.duration is not None:
+                    if limit is None:
+                        limit = chunk.first_sample + int(round(self.duration * rate))
+                    if chunk.end_sample >= limit:
+                        chunk = dataclasses.replace(chunk, samples=chunk.samples[:max(0, limit - chunk.first_sample)])
+                        last = True
+                n = len(chunk.samples)
+                self.source_samples += n
+                if chunk.time_anchor is not None:
+                    anchor = (chunk.first_sample, chunk.time_anchor)
+                if not n:
+                    pass
+                elif self.mode == "offline":
+                    with self._qlock:
+                        self._queued_samples += n
                     if not self._put(chunk):
                         break
-                    continue
-                if lost_before and not chunk.discontinuity:
-                    chunk = dataclasses.replace(chunk, discontinuity=True)
-                try:
-                    self._queue.put_nowait(chunk)
-                    lost_before = False
-                except queue.Full:
-                    n = len(chunk.samples)
-                    self.dropped_samples += n
-                    self.drop_events += 1
-                    lost_before = True
-                    self._emit({"event": "drop", **self._time_fields(chunk.first_sample), "samples": n,
-                                "total_dropped": self.dropped_samples},
-                               f"dropped {n} samples at sample {chunk.first_sample}: the graph is behind "
-                               f"(queue of {self.queue_size} chunks full; {self.dropped_samples} dropped so far)")
+                else:
+                    if lost_before and not chunk.discontinuity:
+                        # the dropped samples are counted in first_sample, so time follows from
+                        # the last anchor (the stream's start when there was none)
+                        when = None
+                        if anchor is not None:
+                            when = anchor[1] + _dt.timedelta(seconds=(chunk.first_sample - anchor[0]) / rate)
+                        chunk = dataclasses.replace(chunk, discontinuity=True, time_anchor=when,
+                                                    extra={**chunk.extra, "reason": "decoder_behind"})
+                    if self._offer(chunk):
+                        lost_before = False
+                    else:
+                        self.dropped_samples += n
+                        self.drop_events += 1
+                        lost_before = True
+                        bound = (f"{self.queue_seconds:g} s" if self.queue_seconds is not None
+                                 else f"{self.queue_size} chunks")
+                        self._emit({"event": "drop", **self._time_fields(chunk.first_sample), "samples": n,
+                                    "total_dropped": self.dropped_samples},
+                                   f"dropped {n} samples at sample {chunk.first_sample}: the graph is behind "
+                                   f"(queue of {bound} full; {self.dropped_samples} dropped so far)")
+                if last:
+                    self.stop("duration")
+                    break
         except BaseException as exc:  # noqa: BLE001 - handed to the processing thread
             self._source_error = exc
         finally:
             self._put(_END)
+
+    def live_status(self) -> dict:
+        """Counters for a status line (processing thread; rates are since the previous call).
+
+        Returns
+        -------
+        dict
+            ``received_s`` (stream seconds the source delivered, dropped ones included),
+            ``input_rate`` (S/s), ``headroom`` (signal seconds processed per second spent in
+            blocks; inf when idle), ``queued_s``, ``samples``, ``dropped_samples``,
+            ``drop_events``, ``source`` (the source block's ``state()``: device overflows,
+            losses, reopens) and ``decoded`` (sum of the blocks' ``decoded`` counters).
+        """
+        now = time.monotonic()
+        rate = self.info.sample_rate if self.info is not None else 0.0
+        in_blocks = sum(t.seconds for t in self.timing.values())
+        prev = self._status_prev or (self._t_start or now, 0, 0, 0.0)
+        dt = now - prev[0]
+        busy = in_blocks - prev[3]
+        signal_s = (self.samples - prev[2]) / rate if rate else 0.0
+        self._status_prev = (now, self.source_samples, self.samples, in_blocks)
+        states = {}
+        for bid, b in list(self.blocks.items()):
+            try:
+                states[bid] = b.state()
+            except Exception:  # noqa: BLE001 - a status line must not kill the run
+                states[bid] = {}
+        return {
+            "received_s": self.source_samples / rate if rate else 0.0,
+            "input_rate": (self.source_samples - prev[1]) / dt if dt > 0 else 0.0,
+            "headroom": signal_s / busy if busy > 0 else float("inf"),
+            "queued_s": max(0, self._queued_samples) / rate if rate else 0.0,
+            "samples": self.samples, "dropped_samples": self.dropped_samples, "drop_events": self.drop_events,
+            "source": states.get(self.vg.source, {}),
+            "decoded": sum(int(st.get("decoded", 0)) for bid, st in states.items() if bid != self.vg.source),
+        }
 
     # ----------------------------------------------------------------------------- main loop
     def run(self) -> RunSummary:
@@ -569,10 +715,16 @@ class Runtime:
         t_start = time.perf_counter()
         vg = self.vg
         try:
-            for bid in vg.order:
-                self.blocks[bid] = self._make_block(bid, vg.classes[bid], vg.params[bid])
-            src = self.blocks[vg.source]
+            # the source opens first: a device or file that cannot be opened leaves no empty
+            # output files behind
+            src = self.blocks[vg.source] = self._make_block(vg.source, vg.classes[vg.source], vg.params[vg.source])
+            if hasattr(src, "on_event"):
+                src.on_event = self._source_event
+            self._t_start = time.monotonic()
             self.info = src.open()
+            for bid in vg.order:
+                if bid not in self.blocks:
+                    self.blocks[bid] = self._make_block(bid, vg.classes[bid], vg.params[bid])
             # Now that the real rate is known, check the rate-dependent constraints again.
             try:
                 self.vg = validate_graph(self._graph, source=self.fg.path, source_rate=self.info.sample_rate)
@@ -600,12 +752,19 @@ class Runtime:
         failure: BaseException | None = None
         busy = 0.0
         try:
+            next_status = time.monotonic() + self._status_interval
             while True:
+                if self._abort.is_set():
+                    raise KeyboardInterrupt
                 self._take_commands()
+                if self._status is not None and time.monotonic() >= next_status:
+                    next_status = time.monotonic() + self._status_interval
+                    self._status(self.live_status())
                 try:
                     item = self._queue.get(timeout=0.05)
                 except queue.Empty:
                     continue
+                self._taken(item)
                 if item is _END:
                     break
                 if self.chunks == 0:
@@ -633,7 +792,7 @@ class Runtime:
             self.stop()
         finally:
             self._finished.set()
-            self.interrupted = self._stop.is_set() and failure is None
+            self.interrupted = self._stop.is_set() and failure is None and self.stopped_by != "duration"
             # Changes scheduled past the end never happen: say so.
             for p in self._schedule:
                 self._finish_pending(p, {"ok": False, "error": "the stream ended before this sample"})
@@ -655,7 +814,8 @@ class Runtime:
             flush_error = None
             t0 = time.perf_counter()
             try:
-                self._walk(self.vg, self.blocks, {}, flush=set(self.vg.order) - {self.vg.source})
+                if not self._abort.is_set():
+                    self._walk(self.vg, self.blocks, {}, flush=set(self.vg.order) - {self.vg.source})
             except BaseException as exc:  # noqa: BLE001
                 flush_error = exc
             busy += time.perf_counter() - t0
@@ -676,14 +836,26 @@ class Runtime:
             raise flush_error
         if errors:
             raise FlowgraphError("; ".join(errors))
+        return self.summary(seconds=total)
+
+    def summary(self, seconds: float | None = None) -> RunSummary:
+        """What the run did so far (also after a failed run, e.g. for a command's last words)."""
+        src = self.blocks.get(self.vg.source)
         src_drop = getattr(src, "dropped_samples", None)
         device_drops = int(src_drop()) if callable(src_drop) else 0
+        try:
+            src_state = src.state() if src is not None else {}
+        except Exception:  # noqa: BLE001 - a summary must not raise over a vanished device
+            src_state = {}
+        if seconds is None:
+            seconds = time.monotonic() - self._t_start if self._t_start is not None else 0.0
         return RunSummary(
             flowgraph=self.fg.name, mode=self.mode, samples=self.samples, chunks=self.chunks,
             dropped_samples=self.dropped_samples + device_drops, drop_events=self.drop_events,
-            changes=list(self.changes), configuration=self.configuration, seconds=total,
-            sample_rate=self.info.sample_rate, timing=dict(self.timing),
-            runtime_seconds=self._runtime_seconds, interrupted=self.interrupted,
+            changes=list(self.changes), configuration=self.configuration, seconds=seconds,
+            sample_rate=self.info.sample_rate if self.info is not None else 0.0, timing=dict(self.timing),
+            runtime_seconds=self._runtime_seconds, interrupted=self.interrupted, stopped_by=self.stopped_by,
+            source_samples=self.source_samples, source_state=src_state,
         )
 
     def _drain_source_queue(self, process: bool) -> None:
@@ -695,6 +867,7 @@ class Runtime:
                 item = self._queue.get(timeout=0.05)
             except queue.Empty:
                 continue
+            self._taken(item)
             if item is not _END and process:
                 self._push(item)
         while True:
@@ -702,6 +875,7 @@ class Runtime:
                 item = self._queue.get_nowait()
             except queue.Empty:
                 break
+            self._taken(item)
             if item is not _END and process:
                 self._push(item)
 
