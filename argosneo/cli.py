@@ -53,6 +53,9 @@ def cli():
 
 def main(argv=None) -> int:
     """Console entry point: user errors become one line on stderr and exit status 2."""
+    from argosneo.allocator import keep_freed_memory
+
+    keep_freed_memory()
     try:
         cli.main(args=argv, prog_name="argosneo", standalone_mode=False)
     except ArgosneoError as exc:
