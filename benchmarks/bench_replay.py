@@ -7,6 +7,9 @@ the RTL-SDR format, 2 bytes per sample):
 * *length*: one 2.4 MS/s capture (300 platforms over ±1.1 MHz, Eb/N0 12…30 dB, ±50 Hz/s,
   45…90 s period, no collisions) of the longest length; shorter ones are byte prefixes of it
   saved as raw ``.cu8`` files (30 s, 120 s, 208.3 s = 1 GB, 600 s = 2.9 GB);
+* *typical*: a sparse 2.4 MS/s capture as ``argosneo synth --rate 2.4e6 --duration 600
+  --platforms 60 --offset-range -100e3 100e3 --ebn0 15 --datatype cu8`` makes it (60 platforms,
+  one burst a minute each, ≈ 0.56 bursts/s), whole and its first 30 s;
 * *rate*: a 250 kS/s capture (30 platforms over ±100 kHz, 120 s);
 * *load*: 30 s at 2.4 MS/s with K platforms transmitting back to back (N = 8 bursts of 0.92 s
   every 1.0 s alternating between two platforms a third of a slot apart, so ≈ 0.92·K bursts
@@ -45,8 +48,9 @@ import benchlib as bl  # noqa: E402
 FS_HIGH = 2.4e6
 FS_LOW = 250e3
 FULL = dict(lengths=(30.0, 120.0, 1e9 / 2 / FS_HIGH, 600.0), low_s=120.0, load_s=30.0,
-            loads=(0, 16, 64, 128), platforms=300, low_platforms=30)
-QUICK = dict(lengths=(1.5, 3.0), low_s=3.0, load_s=3.0, loads=(0, 4), platforms=6, low_platforms=3)
+            loads=(0, 16, 64, 128), platforms=300, low_platforms=30, typical=(30.0, 600.0), typical_platforms=60)
+QUICK = dict(lengths=(1.5, 3.0), low_s=3.0, load_s=3.0, loads=(0, 4), platforms=6, low_platforms=3,
+             typical=(1.5, 3.0), typical_platforms=2)
 TARGET_RTF = 20.0
 TARGET_RSS_MB = 300.0
 
@@ -57,6 +61,17 @@ def _crowd(fs: float, duration_s: float, count: int, span_hz: float, seed: int, 
     return Scenario(sample_rate=fs, duration_s=duration_s, seed=seed, datatype="cu8", avoid_collisions=True,
                     crowd=CrowdSpec(count=count, offset_range_hz=(-span_hz, span_hz), ebn0_db=(12.0, 30.0),
                                     drift_hz_s=(-50.0, 50.0), period_s=period, n_blocks=(1, 8)))
+
+
+def _typical(duration_s: float, count: int):
+    """The scenario ``argosneo synth --rate 2.4e6 --duration D --platforms N --offset-range
+    -100e3 100e3 --ebn0 15 --datatype cu8`` builds (its defaults: seed 1, period 60 s, no drift)."""
+    from argosneo.commands.synth import _build_scenario, synth
+
+    args = ["unused", "--rate", str(FS_HIGH), "--duration", str(duration_s), "--platforms", str(count),
+            "--offset-range", "-100e3", "100e3", "--ebn0", "15", "--datatype", "cu8"]
+    with synth.make_context("synth", args) as ctx:
+        return _build_scenario(ctx.params)
 
 
 def _load(duration_s: float, k: int, seed: int):
@@ -215,7 +230,7 @@ def main(argv=None) -> int:
     cfg = QUICK if a.quick else FULL
     result = {"benchmark": "replay", "quick": a.quick, "meta": bl.machine_info(),
               "replay_command": "argosneo replay FILE --samp-rate R --no-progress",
-              "pinning": "taskset -c 0, NUMBA_NUM_THREADS=1", "length": [], "rate": [], "load": []}
+              "pinning": "taskset -c 0, NUMBA_NUM_THREADS=1", "length": [], "typical": [], "rate": [], "load": []}
     tmp_root = tempfile.mkdtemp(prefix="argosneo-replay-", dir=a.tmp)
     work = Path(tmp_root)
     try:
@@ -242,6 +257,18 @@ def main(argv=None) -> int:
                 path.unlink()
         raw.unlink()
 
+        longest = max(cfg["typical"])
+        raw, truths, _ = _write(_typical(longest, cfg["typical_platforms"]), work / "typical")
+        for length in sorted(cfg["typical"]):
+            path = raw
+            if length != longest:
+                path = work / f"typical{length:g}s.cu8"
+                _prefix(raw, path, int(round(length * FS_HIGH)))
+            result["typical"].append(measure(path, FS_HIGH, work, truths, label=f"typical {length:g} s"))
+            if path != raw:
+                path.unlink()
+        raw.unlink()
+
         low, low_truths, _ = _write(_crowd(FS_LOW, cfg["low_s"], cfg["low_platforms"], 100e3, a.seed + 1,
                                            period=(45.0, 90.0) if not a.quick else (1.0, 2.0)), work / "low")
         result["rate"].append(measure(low, FS_LOW, work, low_truths, label="250 kS/s"))
@@ -262,6 +289,7 @@ def main(argv=None) -> int:
     result["summary"] = {
         "rtf_2p4msps_min": min(r["realtime_factor"] for r in hi),
         "rtf_2p4msps_cpu_min": min(r["realtime_factor_cpu"] for r in hi),
+        "rtf_typical_cpu": {f"{r['capture_s']:g} s": r["realtime_factor_cpu"] for r in result["typical"]},
         "rtf_250ksps": result["rate"][0]["realtime_factor"],
         "max_rss_mb": max(r["max_rss_mb"] for r in result["length"] + result["rate"] + result["load"]),
         "target_rtf": TARGET_RTF, "target_rss_mb": TARGET_RSS_MB,
