@@ -654,3 +654,20 @@ def test_opening_issues_no_unexpected_warnings(tmp_path):
         warnings.simplefilter("error")
         with open_capture(tmp_path / "rec") as r:
             list(r.chunks(3))
+
+
+def test_sigmf_metadata_gets_the_umask_permissions(tmp_path):
+    import os
+    import stat
+
+    from argosneo.io.writer import SigMFWriter
+
+    old = os.umask(0o022)
+    try:
+        with SigMFWriter(tmp_path / "perm", sample_rate=48000.0) as w:
+            w.write(np.zeros(16, np.complex64))
+    finally:
+        os.umask(old)
+    meta = tmp_path / "perm.sigmf-meta"
+    assert stat.S_IMODE(meta.stat().st_mode) == 0o644
+    assert stat.S_IMODE(meta.stat().st_mode) == stat.S_IMODE((tmp_path / "perm.sigmf-data").stat().st_mode)

@@ -166,6 +166,21 @@ def _sigmf_file(metadata: dict):
     return sf
 
 
+def _current_umask() -> int:
+    """The process umask, read without changing it where Linux says it (``os.umask`` can only
+    be read by setting it, which would briefly affect files other threads create)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fp:
+            for line in fp:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _write_meta_atomically(sf, meta_path: Path) -> None:
     """Dump metadata next to its destination and rename it into place, so a crash never leaves a
     half-written ``.sigmf-meta`` (the data file is the expensive part to lose)."""
@@ -174,6 +189,9 @@ def _write_meta_atomically(sf, meta_path: Path) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as fp:
             sf.dump(fp, pretty=True)
             fp.write("\n")
+        # mkstemp makes the file private (0600); the metadata should be as readable as the data
+        # file next to it, i.e. what the umask gives a new file
+        os.chmod(tmp, 0o666 & ~_current_umask())
         os.replace(tmp, meta_path)
     except BaseException:
         try:
