@@ -63,7 +63,6 @@ def weight_spectrum(max_weight: int = MAX_WEIGHT, generators=(0o171, 0o133), k: 
     Paths leave state 0 with an input 1, never pass through state 0 and end on their first
     return to it; their weight grows by at least 1 every few steps, so the count is finite.
     """
-    n_states = 1 << (k - 1)
 
     def step(state: int, bit: int) -> tuple[int, int]:
         reg = (bit << (k - 1)) | state          # newest bit in the top position (MSB = current input)

@@ -16,7 +16,6 @@ from argosneo.coding.a3 import (
     datagram_length,
     decode_a3_symbols,
     int_from_bits,
-    over_air_bits,
     permute_iq,
     split_iq,
     sync_iq,

@@ -389,7 +389,7 @@ def test_long_a3_burst_is_never_passed_off_as_ze(seed):
 def test_a3_cut_short_is_rejected_not_decoded_as_ze():
     """The raw A3/ZE decoder turns a long A3 burst cut at 0.55 s into a ZE burst with a wrong ID
     (the terminated Viterbi tail is always zero); the receiver's adapter must refuse it."""
-    from argosneo.deframe.a3 import A3BurstDemodulator
+    from argosneo.demodulate.a3_burst import A3BurstDemodulator
     from argosneo.demodulate.a2 import BurstWindow, DemodulationRejected
 
     fs = 250e3

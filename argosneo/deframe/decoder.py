@@ -18,9 +18,15 @@ from dataclasses import dataclass, field
 
 from argosneo import spec
 from argosneo.deframe.a2 import A2Frame, deframe_a2
-from argosneo.deframe.a3 import A3BurstDemodulator, A3Frame
+from argosneo.deframe.a3 import A3Frame
 from argosneo.deframe.vld import VLDFrame, deframe_vld
-from argosneo.demodulate.a2 import A2Demodulator, BurstWindow, DemodulationRejected, VLDDemodulator
+from argosneo.demodulate.a2 import (
+    A2Demodulator,
+    BurstWindow,
+    DemodulationRejected,
+    VLDDemodulator,
+)
+from argosneo.demodulate.a3_burst import A3BurstDemodulator
 from argosneo.detect.bursts import NEIGHBOUR_HZ, BurstCandidate
 from argosneo.errors import ArgosneoError
 
@@ -187,7 +193,6 @@ class BurstDecoder:
             self._decoded_ends.clear()
             self._segment = cand.segment
         self._decoded_ends = [e for e in self._decoded_ends if e[1] >= cand.horizon]
-        det = cand.detection
         start, end = self._clear_window(cand)
         ends = [end]
         if end < cand.end:
