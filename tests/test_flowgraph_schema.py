@@ -165,3 +165,67 @@ def test_cli_check_and_blocks(tmp_path, capsys, capture):
         assert kind in described
     pfa = next(q for q in described["a2_receiver"]["params"] if q["name"] == "pfa")
     assert pfa["reconfigurable"] and pfa["maximum"] == 0.1
+
+
+def test_recorder_has_a_sample_input_and_an_optional_burst_input(tmp_path, capture):
+    """sigmf_record_sink: samples on ``in`` (a bare ``rec`` means it), burst events on the
+    optional ``bursts``; a wrong connection is refused before running, naming the right port."""
+    head = textwrap.dedent(f"""\
+        blocks:
+          src: {{type: file_source, params: {{path: {capture}}}}}
+          channels: {{type: a2_channelizer}}
+          a2: {{type: a2_burst_windows}}
+          decode: {{type: a2_decoder}}
+          out: {{type: jsonl_sink, params: {{path: b.jsonl}}}}
+          rec: {{type: sigmf_record_sink, params: {{path: x}}}}
+        connections:
+          - src -> channels
+          - channels -> a2
+          - a2 -> decode
+          - decode -> out
+        """)
+    ok = tmp_path / "ok.yaml"
+    for extra in ("  - src -> rec\n", "  - src -> rec.in\n  - decode -> rec.bursts\n"):
+        ok.write_text(head + extra)
+        g = load_flowgraph(ok).base
+        assert g.blocks["rec"].type == "sigmf_record_sink"
+    assert errors_of(tmp_path, head + "  - decode -> rec\n  - src -> rec.in\n") == [
+        "FG:13: connection decode -> rec: decode.out carries events but rec.in takes samples "
+        "(connect to rec.bursts)"]
+    assert errors_of(tmp_path, head + "  - src -> rec.bursts\n") == [
+        "FG:13: connection src -> rec.bursts: src.out carries samples but rec.bursts takes events "
+        "(connect to rec.in)",
+        "FG:7: block 'rec': input port 'in' is not connected"]
+    # the required input must still be connected; the optional one alone does not do
+    assert errors_of(tmp_path, head + "  - decode -> rec.bursts\n") == [
+        "FG:7: block 'rec': input port 'in' is not connected"]
+
+
+def test_a_bare_port_name_means_the_only_required_input(monkeypatch, capture):
+    from argosneo.flowgraph import registry
+    from argosneo.flowgraph.block import Block
+    from argosneo.flowgraph.schema import BlockSpec, Connection, Graph, validate_graph
+
+    class _Two(Block):
+        kind = "two_inputs_test"
+        inputs = ("a", "b")
+        outputs = ()
+
+        def process(self, item, port="in"):
+            return []
+
+    class _OneOptional(_Two):
+        kind = "one_optional_test"
+        optional_inputs = ("b",)
+
+    registry.load_builtin_blocks()
+    for cls in (_Two, _OneOptional):
+        monkeypatch.setitem(registry.BLOCKS, cls.kind, cls)
+
+    def graph(kind):
+        return Graph({"src": BlockSpec("src", "file_source", {"path": capture}), "t": BlockSpec("t", kind, {})},
+                     [Connection("src", None, "t", None)])
+
+    with pytest.raises(FlowgraphFileError, match=r"has several inputs \(a, b\); write t.PORT"):
+        validate_graph(graph("two_inputs_test"))
+    assert validate_graph(graph("one_optional_test")).edges[("src", "out")] == [("t", "a")]

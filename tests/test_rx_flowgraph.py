@@ -200,9 +200,14 @@ def test_record_sink_segments_gaps_and_annotates_bursts(tmp_path):
     burst = {"format": "A2", "decoded": True, "sample_start": 1700, "duration_s": 0.02, "platform_id": 7,
              "message_hex": "ab", "cn0_dbhz": 40.0, "frequency_hz": 401.651e6, "drift_hz_s": 0.0}
     rejected = {"format": "A2", "decoded": False, "sample_start": 10, "reason": "cut by the end of the input"}
-    sink.process([burst, rejected])
+    sink.process([burst, rejected], "bursts")
     with pytest.raises(Exception, match="events must be bursts"):
-        sink.process([{"power_db": 1.0}])
+        sink.process([{"power_db": 1.0}], "bursts")
+    # samples and bursts each have their own input
+    with pytest.raises(Exception, match="in takes sample chunks, got list"):
+        sink.process([burst], "in")
+    with pytest.raises(Exception, match="bursts takes burst events, not sample chunks"):
+        sink.process(SampleChunk(x[:10], 4000, info), "bursts")
     assert sink.state() == {"samples_written": 4000, "gaps": 3, "lost_samples": 500, "annotations": 2}
     sink.close()
     _validate(tmp_path / "r")
@@ -224,6 +229,116 @@ def test_record_sink_segments_gaps_and_annotates_bursts(tmp_path):
     # an empty path records nothing (a2_live's optional recording)
     off = SigMFRecordSink(path="")
     off.process(SampleChunk(x[:10], 0, info))
-    off.process([burst])
+    off.process([burst], "bursts")
     off.close()
     assert off.state()["samples_written"] == 0
+
+
+def _demo_reference():
+    from argosneo.receiver import A2Receiver
+
+    with open_capture(DEMO) as reader:
+        rx = A2Receiver(reader.info, id_bits=28)
+        out = [b for c in reader.chunks(65536) for b in rx.process(c)] + rx.flush()
+    return [b.to_record() for b in out]
+
+
+@pytest.mark.usefixtures("soapy_env")
+def test_device_retunes_keep_absolute_frequencies(tmp_path):
+    """a2_live's stages follow a retune of the argosreplay device (which shifts the replayed
+    signal like a real tuner): the bursts after it keep their absolute frequency, their offset
+    moves by the retune, and a burst the retune cuts is not decoded."""
+    ref = _demo_reference()
+    assert len(ref) == 7
+    fg = load_flowgraph(resolve_flowgraph("a2_live"), variables={
+        "device": f"driver=argosreplay,file={DEMO},realtime=0", "chunk_size": 8192, "all_bursts": True,
+        "output": "b.jsonl", "record": "rec"})
+    # offline with a one-chunk queue: the device reads at most a few chunks ahead of the graph,
+    # so each retune reaches it within ~25 000 samples of the requested one
+    rt = Runtime(fg, mode="offline", queue_size=1, output_dir=tmp_path)
+    up, back = 520_000, 800_000        # in the quiet gap before burst #5; inside burst #6
+    for at, freq in ((up, 401.66e6), (back, 401.65e6)):
+        assert rt.submit({"cmd": "set", "blocks": {"src": {"center_freq": freq}}, "at_sample": at}, wait=False)["ok"]
+    summary = rt.run()
+    meta = _meta(tmp_path / "rec")
+    retuned = [c["core:global_index"] for c in meta["captures"][1:]]
+    assert [c["core:frequency"] for c in meta["captures"]] == [401.65e6, 401.66e6, 401.65e6]
+    assert up <= retuned[0] < 586_420 and back <= retuned[1] < 934_000
+    got = _lines(tmp_path / "b.jsonl")
+    decoded = [r for r in got if r.get("decoded", True)]
+    want = [ref[i] for i in (0, 1, 2, 3, 4, 6)]      # #6 (index 5) is cut by the retune back
+    assert [r["platform_id"] for r in decoded] == [r["platform_id"] for r in want]
+    for g, w in zip(decoded, want):
+        assert g["message_hex"] == w["message_hex"]
+        assert abs(g["sample_start"] - w["sample_start"]) <= 10
+        # the absolute frequency is the burst's wherever the device was tuned
+        assert abs(g["frequency_hz"] - w["frequency_hz"]) <= 0.5, (g, w)
+        shift = 10e3 if retuned[0] <= g["sample_start"] < retuned[1] else 0.0
+        assert abs(g["offset_hz"] - (w["offset_hz"] - shift)) <= 0.5
+    cut = [r for r in got if not r.get("decoded", True) and r["sample_start"] < retuned[1] <= r["sample_start"] + 170_000]
+    assert cut and all(abs(r["frequency_hz"] - ref[5]["frequency_hz"]) < 50 for r in cut)
+    assert rt.blocks["channels"].state()["retunes"] == 2 and rt.blocks["a2"].state()["retunes"] == 2
+    assert summary.decoded == len(decoded) == 6
+    # the recording's annotations sit at the bursts' absolute frequencies too
+    boxes = [a for a in meta["annotations"] if "argosneo:platform_id" in a]
+    assert [a["argosneo:stream_sample_start"] for a in boxes] == [r["sample_start"] for r in decoded]
+    for a, r in zip(boxes, decoded):
+        assert a["core:freq_lower_edge"] < r["frequency_hz"] < a["core:freq_upper_edge"]
+    _validate(tmp_path / "rec")
+
+
+@pytest.mark.usefixtures("soapy_env")
+def test_run_and_rx_report_the_decoded_bursts_once(tmp_path, capsys):
+    """One count of decoded bursts (the decoder's ``decoded``; the stages before it report
+    none) in `argosneo run` of both shipped receivers, the rx summary and the status line."""
+    assert main(["run", "a2_receiver", "--var", f"input={DEMO.with_suffix('.sigmf-meta')}", "--no-control",
+                 "-o", str(tmp_path / "file")]) == 0
+    assert "; 7 bursts decoded; " in capsys.readouterr().err
+    assert len(_lines(tmp_path / "file" / "bursts.jsonl")) == 7
+    device = f"driver=argosreplay,file={DEMO},realtime=0"
+    assert main(["run", "a2_live", "--var", f"device={device}", "--no-control", "--queue-seconds", "30",
+                 "-o", str(tmp_path / "live"), "--no-status"]) == 0
+    assert "; 7 bursts decoded; " in capsys.readouterr().err
+    assert main(["rx", "--device", device, "-o", str(tmp_path / "rx.jsonl"), "--no-status",
+                 "--queue-seconds", "30", "--all-bursts", "--duration", "3.0"]) == 0
+    err = capsys.readouterr().err
+    assert "; 4 bursts decoded, 1 rejected, 1 cut short by a gap or the end;" in err
+    assert len(_lines(tmp_path / "rx.jsonl")) == 5
+    # the status line's count through the whole run, from the same runtime method
+    fg = load_flowgraph(resolve_flowgraph("a2_live"), variables={"device": device, "output": "b.jsonl"})
+    snaps = []
+    rt = Runtime(fg, queue_seconds=30, output_dir=tmp_path / "st", status=snaps.append, status_interval=1e-3)
+    summary = rt.run()
+    snaps.append(rt.live_status())
+    assert [bid for bid, b in rt.blocks.items() if "decoded" in b.state()] == ["decode"]
+    counts = [x["decoded"] for x in snaps]
+    assert counts == sorted(counts) and counts[-1] == summary.decoded == 7
+
+
+def test_decoded_bursts_stay_counted_when_the_decoder_is_swapped(tmp_path):
+    """A decoder swapped or removed in flight takes its counter with it; the run's count keeps it."""
+    fg = load_flowgraph(resolve_flowgraph("a2_receiver"), variables={
+        "input": str(DEMO.with_suffix(".sigmf-meta")), "output": "b.jsonl"})
+    rt = Runtime(fg, output_dir=tmp_path)
+    # a second decoder joins in the quiet gap, then the first goes at the next chunk boundary
+    # (flushed and closed, its counter with it)
+    def remove_first(reply):
+        if "sample" in reply:     # applied (the first reply only says it is scheduled)
+            rt.submit({"cmd": "remove", "block": "decode"}, wait=False)
+
+    assert rt.submit({"cmd": "add", "block": "decode2", "type": "a2_decoder", "params": {},
+                      "connections": ["a2 -> decode2", "decode2 -> bursts"], "at_sample": 530_000},
+                     wait=False, on_reply=remove_first)["ok"]
+    summary = rt.run()
+    assert [c["ok"] for c in summary.changes] == [True, True] and summary.changes[1]["removed"] == ["decode"]
+    assert "decode" not in rt.blocks
+    got = _lines(tmp_path / "b.jsonl")
+    # the windows that completed while both were connected were decoded by both (and written twice)
+    assert {r["message_hex"] for r in got} == {r["message_hex"] for r in _demo_reference()}
+    assert 0 < rt.blocks["decode2"].state()["decoded"] < summary.decoded == len(got)
+    # a graph without a decoder has no count (and `run` prints none)
+    plain = tmp_path / "plain.yaml"
+    plain.write_text(f"blocks:\n  src: {{type: file_source, params: {{path: {DEMO.with_suffix('.sigmf-meta')}}}}}\n"
+                     "  pm: {type: power_meter}\n  out: {type: jsonl_sink, params: {path: p.jsonl}}\n"
+                     "connections: [src -> pm, pm -> out]\n")
+    assert Runtime(load_flowgraph(plain), output_dir=tmp_path).run().decoded is None

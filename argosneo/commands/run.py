@@ -63,7 +63,8 @@ def run(flowgraph, variables, sets, configuration, output_dir, mode, queue_size,
     the control socket printed at start; Ctrl-C or SIGTERM stops it cleanly (what is queued is
     processed, every sink is flushed; a second one aborts, still closing every block). In live
     mode a status line on stderr shows the stream time, input rate, real-time headroom, queue,
-    device overflows, chunks dropped, device reopens and the bursts decoded.
+    device overflows, chunks dropped, device reopens and the bursts decoded; the summary at the
+    end gives the bursts decoded too (for a graph with a decoder).
     """
     for name, value in (("--queue-seconds", queue_seconds), ("--duration", duration)):
         if value is not None and not value > 0:
@@ -119,11 +120,14 @@ def run(flowgraph, variables, sets, configuration, output_dir, mode, queue_size,
 
     applied = sum(1 for c in summary.changes if c.get("ok"))
     refused = len(summary.changes) - applied
+    # the same count as the status line's (Runtime.decoded_bursts); a graph without a decoder has none
+    decoded = "" if summary.decoded is None else \
+        f"{summary.decoded} burst{'' if summary.decoded == 1 else 's'} decoded; "
     click.echo(
         f"argosneo run: {summary.flowgraph}: {summary.samples} samples "
         f"({summary.samples / summary.sample_rate:.1f} s) in {summary.seconds:.1f} s, "
         f"{summary.realtime_factor:.1f}x real time; {summary.dropped_samples} dropped"
-        f"{f' in {summary.drop_events} drops' if summary.drop_events else ''}; "
+        f"{f' in {summary.drop_events} drops' if summary.drop_events else ''}; {decoded}"
         f"{applied} change(s) applied, {refused} refused; configuration {summary.configuration}", err=True)
     if not quiet:
         busy = [(bid, t) for bid, t in summary.timing.items() if t.calls]

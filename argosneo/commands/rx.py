@@ -14,8 +14,10 @@ import click
 
 from argosneo import spec
 
-#: The shipped flowgraph this command runs.
+#: The shipped flowgraph this command runs, and the id of its decoder block (whose rejected
+#: carriers ``--all-bursts`` writes).
 FLOWGRAPH = "a2_live"
+DECODER = "decode"
 #: Failed reopen attempts in a row before ``rx`` gives up on a vanished device (backoff doubles
 #: from 0.1 s to 5 s, so this is about two minutes).
 DEFAULT_REOPEN_ATTEMPTS = 30
@@ -37,7 +39,8 @@ def summary_text(summary, *, bursts: int, rejected: int = 0, truncated: int = 0,
     summary : RunSummary
         From :meth:`Runtime.summary`.
     bursts, rejected, truncated : int
-        Decoded bursts written, rejected carriers written, bursts cut by a gap or the end.
+        Decoded bursts written (``summary.decoded``), rejected carriers written, carriers
+        rejected because a gap or the end cut them.
     """
     rate = summary.sample_rate or 1.0
     busy = summary.processing_seconds
@@ -114,7 +117,7 @@ def rx(device_args, freq, rate, gain, agc, antenna, ppm, bandwidth, id_bits, out
     from argosneo.flowgraph.console import StatusLine, StopOnSignals, status_text  # noqa: PLC0415
     from argosneo.flowgraph.runtime import Runtime  # noqa: PLC0415
     from argosneo.flowgraph.schema import load_flowgraph  # noqa: PLC0415
-    from argosneo.receiver import DecodedBurst  # noqa: PLC0415
+    from argosneo.deframe.decoder import RejectedBurst  # noqa: PLC0415
 
     fg = load_flowgraph(resolve_flowgraph(FLOWGRAPH), variables={
         "device": device_args, "samp_rate": rate, "center_freq": freq, "gain": gain, "antenna": antenna,
@@ -122,11 +125,12 @@ def rx(device_args, freq, rate, gain, agc, antenna, ppm, bandwidth, id_bits, out
         "id_bits": int(id_bits), "pfa": DEFAULT_PFA, "all_bursts": bool(all_bursts), "output": output,
         "record": record_base or "", "record_datatype": RECORD_FORMATS[record_format]})
     status = StatusLine(enabled=not no_status)
-    counts = {"bursts": 0, "rejected": 0}
+    written = {"rejected": 0}
 
-    def count(port, items):
-        for b in items:
-            counts["bursts" if isinstance(b, DecodedBurst) else "rejected"] += 1
+    def count_rejected(port, items):
+        # decoded bursts are counted by the runtime (Runtime.decoded_bursts), the same number
+        # as the status line's; rejected carriers are written only with --all-bursts
+        written["rejected"] += sum(isinstance(b, RejectedBurst) for b in items)
 
     def on_event(record, message):
         if record["event"] == "source" and message:
@@ -138,7 +142,7 @@ def rx(device_args, freq, rate, gain, agc, antenna, ppm, bandwidth, id_bits, out
 
     # the device events above say the same as the source's warnings, once and without the logger prefix
     logging.getLogger("argosneo.io.soapy_source").setLevel(logging.ERROR)
-    rt = Runtime(fg, mode="live", queue_seconds=queue_seconds, duration=duration, taps={"a2": count},
+    rt = Runtime(fg, mode="live", queue_seconds=queue_seconds, duration=duration, taps={DECODER: count_rejected},
                  on_event=on_event, status=lambda snap: status.update(status_text(snap, "rx")))
     started = False
     try:
@@ -147,9 +151,9 @@ def rx(device_args, freq, rate, gain, agc, antenna, ppm, bandwidth, id_bits, out
             rt.run()
     finally:
         if started and rt.info is not None:
-            stats = rt.blocks["a2"].rx.stats if getattr(rt.blocks.get("a2"), "rx", None) is not None else None
-            truncated = sum(n for reason, n in stats.reject_reasons.items()
-                            if reason.startswith("cut by")) if stats else 0
+            decoder = rt.blocks.get(DECODER)
+            truncated = decoder.state().get("cut_short", 0) if decoder is not None else 0
+            summary = rt.summary()
             status.finish()
-            status.message(summary_text(rt.summary(), bursts=counts["bursts"], rejected=counts["rejected"],
+            status.message(summary_text(summary, bursts=summary.decoded or 0, rejected=written["rejected"],
                                         truncated=truncated))

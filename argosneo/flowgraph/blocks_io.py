@@ -359,16 +359,20 @@ class SigMFRecordSink(Block):
     (``argosneo:gap_exact`` false when the device could not count them) and the reason. A
     centre-frequency change is also annotated (``retune``).
 
-    Its input takes sample chunks *and* burst events (connect the decoder to it as well, e.g.
-    ``a2 -> rec``): every decoded burst becomes an annotation at its place in the recording
-    (rejected ones too, labelled so). Bursts must be indexed like the recorded stream (the
-    decoder is fed the same stream as the sink). ``path: ""`` records nothing, for flowgraphs
-    where recording is optional (``a2_live``'s ``record`` variable).
+    Two inputs: ``in`` takes the sample chunks, and the optional ``bursts`` takes burst events
+    (connect the decoder to it, e.g. ``decode -> rec.bursts``): every decoded burst becomes an
+    annotation at its place in the recording (rejected ones too, labelled so). Bursts must be
+    indexed like the recorded stream (the decoder is fed the same stream as the sink). Port
+    kinds make the loader refuse a decoder wired into ``in`` or samples into ``bursts``.
+    ``path: ""`` records nothing, for flowgraphs where recording is optional (``a2_live``'s
+    ``record`` variable).
     """
 
     kind = "sigmf_record_sink"
-    # "in" carries samples and events, so it has no single port kind
-    port_kinds: ClassVar[dict[str, str]] = {}
+    inputs = ("in", "bursts")
+    #: the annotations are optional: a recorder may take samples only
+    optional_inputs: ClassVar[tuple[str, ...]] = ("bursts",)
+    port_kinds: ClassVar[dict[str, str]] = {"in": "samples", "bursts": "events"}
     outputs = ()
     output_path_params: ClassVar[tuple[str, ...]] = ("path",)
     params = (
@@ -394,15 +398,20 @@ class SigMFRecordSink(Block):
         return {}
 
     def process(self, item, port="in"):
-        if isinstance(item, SampleChunk):
+        if port == "bursts":
+            if isinstance(item, SampleChunk):
+                raise FlowgraphError("sigmf_record_sink: bursts takes burst events, not sample chunks")
+            if self.enabled:
+                for event in item if isinstance(item, (list, tuple)) else [item]:
+                    self._annotate(event)
+        elif port == "in":
+            if not isinstance(item, SampleChunk):
+                raise FlowgraphError(f"sigmf_record_sink: in takes sample chunks, got {type(item).__name__} "
+                                     "(burst events go to its bursts input)")
             if self.enabled:
                 self._write(item)
-        elif isinstance(item, (list, tuple)):
-            if self.enabled:
-                for event in item:
-                    self._annotate(event)
         else:
-            raise FlowgraphError(f"sigmf_record_sink: takes sample chunks and burst events, got {type(item).__name__}")
+            raise FlowgraphError(f"sigmf_record_sink: no input port {port!r}")
         return []
 
     @staticmethod

@@ -137,6 +137,8 @@ class A2BurstWindowsBlock(Block):
         self.formats = parse_formats(formats, self.kind)
         self.stage = None
         self._detections = 0        # of the stages replaced after a change of channel layout
+        self._segment = None        # the segment of the last item, to count retunes for state()
+        self._retunes = 0
 
     def process(self, item, port="in"):
         from argosneo.deframe.decoder import longest_burst_s
@@ -151,6 +153,10 @@ class A2BurstWindowsBlock(Block):
             self.stage = None
         if self.stage is None:
             self.stage = BurstWindowStage.for_segment(item.segment, longest_burst_s(self.formats), pfa=self.pfa)
+        if (self._segment is not None and item.segment is not self._segment
+                and item.segment.info.center_freq != self._segment.info.center_freq):
+            self._retunes += 1
+        self._segment = item.segment
         out.extend(self.stage.process(item))
         return [("out", out)] if out else []
 
@@ -170,7 +176,8 @@ class A2BurstWindowsBlock(Block):
             self.stage.set_pfa(pfa)
 
     def state(self):
-        st = {"pfa": self.pfa, "formats": ",".join(self.formats)}
+        # no "decoded" here: only blocks that emit decoded bursts report it (runtime.DECODED_KEY)
+        st = {"pfa": self.pfa, "formats": ",".join(self.formats), "retunes": self._retunes}
         if self.stage is not None:
             st.update(detections=self._detections + self.stage.detections, pending=self.stage.pending,
                       segments=self.stage.segments)
@@ -236,7 +243,11 @@ class A2DecoderBlock(Block):
             self.decoder.keep_rejected = bool(changes["keep_rejected"])
 
     def state(self):
+        """``decoded``: bursts emitted (the graph's count, ``runtime.DECODED_KEY``); ``rejected``
+        (emitted only with ``keep_rejected``), of which ``cut_short`` were cut by a gap, a retune
+        or the end of the input (or of their window); ``duplicates`` suppressed."""
         s = self.decoder.stats
+        cut = sum(n for reason, n in s.reject_reasons.items() if reason.startswith("cut by"))
         return {"formats": ",".join(self.decoder.formats), "id_bits": self.decoder.id_bits,
-                "candidates": s.candidates, "decoded": s.decoded, "rejected": s.rejected,
+                "candidates": s.candidates, "decoded": s.decoded, "rejected": s.rejected, "cut_short": cut,
                 "duplicates": s.duplicates}

@@ -67,6 +67,12 @@ from argosneo.io.chunk import SampleChunk
 
 _END = object()
 CHANGE_COMMANDS = ("set", "configuration", "add", "remove", "swap")
+#: The ``state()`` key counting decoded bursts. Only blocks that emit decoded bursts report it
+#: (``a2_decoder``, ``a2_receiver``; not the stages before them), as the number of decoded bursts
+#: they emitted (duplicates suppressed, rejected carriers not included), so the graph's count is
+#: the sum over its blocks, plus what blocks removed or replaced while running had counted. Two
+#: decoders reading the same candidates each count the bursts they emit.
+DECODED_KEY = "decoded"
 
 
 @dataclass
@@ -97,6 +103,7 @@ class RunSummary:
     stopped_by: str | None = None         #: why :meth:`Runtime.stop` was called ("SIGINT", "duration", ...)
     source_samples: int = 0               #: samples the source handed out (the runtime's drops included, not the device's losses)
     source_state: dict = field(default_factory=dict)   #: the source block's ``state()`` at the end
+    decoded: int | None = None            #: decoded bursts emitted (see ``DECODED_KEY``); None: no decoder
 
     @property
     def processing_seconds(self) -> float:
@@ -239,6 +246,7 @@ class Runtime:
         self._source_thread = None
         self._runtime_seconds = 0.0
         self.interrupted = False
+        self._retired_decoded: int | None = None   # DECODED_KEY of blocks removed/replaced in flight
 
     # ----------------------------------------------------------------------------- blocks
     def _make_block(self, bid: str, cls, params: dict):
@@ -439,6 +447,9 @@ class Runtime:
         going = set(replaced) | set(removed)
         if going:
             self._walk(self.vg, self.blocks, {}, flush=going)
+            # what they decoded stays counted (a swapped decoder starts again from 0)
+            for n in self._decoded_counts({b: self.blocks[b] for b in going}).values():
+                self._retired_decoded = (self._retired_decoded or 0) + n
         errors = self._close([(b, self.blocks.pop(b)) for b in going])
         self.blocks.update(built)
         self.vg, self._graph, self.configuration = new, new.graph, name
@@ -539,7 +550,7 @@ class Runtime:
             **self._time_fields(self.next_sample),
             "samples": self.samples, "chunks": self.chunks, "queued_chunks": self._queue.qsize(),
             "dropped_samples": self.dropped_samples, "drop_events": self.drop_events,
-            "changes": len(self.changes),
+            "changes": len(self.changes), "decoded": self.decoded_bursts(),
             "pending": [{"sample": p.sample, "command": p.command, "origin": p.origin} for p in list(self._schedule)],
             "blocks": blocks,
         }
@@ -659,6 +670,31 @@ class Runtime:
         finally:
             self._put(_END)
 
+    @staticmethod
+    def _decoded_counts(blocks: dict, states: dict | None = None) -> dict[str, int]:
+        """``{block id: DECODED_KEY count}`` of the blocks that report one."""
+        out = {}
+        for bid, b in blocks.items():
+            if states is not None and bid in states:
+                st = states[bid]
+            else:
+                try:
+                    st = b.state()
+                except Exception:  # noqa: BLE001 - a counter must not kill the run
+                    continue
+            if isinstance(st, dict) and DECODED_KEY in st:
+                out[bid] = int(st[DECODED_KEY])
+        return out
+
+    def decoded_bursts(self, states: dict | None = None) -> int | None:
+        """Decoded bursts the graph has emitted so far: the blocks' ``decoded`` counters (see
+        ``DECODED_KEY``) plus those of blocks removed or replaced while running; None when no
+        block reports one (a graph without a decoder). ``states``: block states already read."""
+        counts = self._decoded_counts({b: x for b, x in list(self.blocks.items()) if b != self.vg.source}, states)
+        if not counts and self._retired_decoded is None:
+            return None
+        return sum(counts.values()) + (self._retired_decoded or 0)
+
     def live_status(self) -> dict:
         """Counters for a status line (processing thread; rates are since the previous call).
 
@@ -669,7 +705,7 @@ class Runtime:
             ``input_rate`` (S/s), ``headroom`` (signal seconds processed per second spent in
             blocks; inf when idle), ``queued_s``, ``samples``, ``dropped_samples``,
             ``drop_events``, ``source`` (the source block's ``state()``: device overflows,
-            losses, reopens) and ``decoded`` (sum of the blocks' ``decoded`` counters).
+            losses, reopens) and ``decoded`` (:meth:`decoded_bursts`, 0 without a decoder).
         """
         now = time.monotonic()
         rate = self.info.sample_rate if self.info is not None else 0.0
@@ -692,7 +728,7 @@ class Runtime:
             "queued_s": max(0, self._queued_samples) / rate if rate else 0.0,
             "samples": self.samples, "dropped_samples": self.dropped_samples, "drop_events": self.drop_events,
             "source": states.get(self.vg.source, {}),
-            "decoded": sum(int(st.get("decoded", 0)) for bid, st in states.items() if bid != self.vg.source),
+            "decoded": self.decoded_bursts(states) or 0,
         }
 
     # ----------------------------------------------------------------------------- main loop
@@ -855,7 +891,7 @@ class Runtime:
             changes=list(self.changes), configuration=self.configuration, seconds=seconds,
             sample_rate=self.info.sample_rate if self.info is not None else 0.0, timing=dict(self.timing),
             runtime_seconds=self._runtime_seconds, interrupted=self.interrupted, stopped_by=self.stopped_by,
-            source_samples=self.source_samples, source_state=src_state,
+            source_samples=self.source_samples, source_state=src_state, decoded=self.decoded_bursts(),
         )
 
     def _drain_source_queue(self, process: bool) -> None:

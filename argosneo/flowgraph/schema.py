@@ -4,9 +4,9 @@ The schema is documented in ``docs/flowgraphs.md``. Loading reads the YAML with 
 ``SafeLoader`` that remembers where every key and list item was written, builds a
 :class:`Flowgraph`, and validates the base graph and every named configuration completely:
 unknown block types and parameters, bad parameter types/ranges/choices, unknown blocks or
-ports in connections, unconnected ports, cycles, rate mismatches, bad schedule entries. Every
-problem is reported as ``FILE:LINE: what is wrong``; all problems found are kept in
-:attr:`FlowgraphFileError.errors`.
+ports in connections, ports of different kinds, unconnected ports (but those a block declares
+optional), cycles, rate mismatches, bad schedule entries. Every problem is reported as
+``FILE:LINE: what is wrong``; all problems found are kept in :attr:`FlowgraphFileError.errors`.
 
 The same graph model and :func:`validate_graph` check reconfigurations while running.
 """
@@ -185,7 +185,8 @@ class BlockSpec:
 
 @dataclass(frozen=True)
 class Connection:
-    """``src.src_port → dst.dst_port``; a port of None means the block's only port."""
+    """``src.src_port → dst.dst_port``; a port of None means the block's only port (or its
+    only required one, when the others are optional)."""
 
     src: str
     src_port: str | None
@@ -347,6 +348,12 @@ def parse_connection(item, line: int | None = None) -> Connection:
 # ----------------------------------------------------------------------------- validation
 
 
+def optional_ports(cls, outputs: bool) -> tuple[str, ...]:
+    """Ports of a block class that may be left unconnected: its ``optional_inputs`` or
+    ``optional_outputs`` class attribute (e.g. the recorder's ``bursts`` input)."""
+    return tuple(getattr(cls, "optional_outputs" if outputs else "optional_inputs", ()))
+
+
 def _resolve_port(cls, bid: str, port: str | None, outputs: bool) -> str:
     ports = cls.outputs if outputs else cls.inputs
     kind = "output" if outputs else "input"
@@ -355,6 +362,10 @@ def _resolve_port(cls, bid: str, port: str | None, outputs: bool) -> str:
             return ports[0]
         if not ports:
             raise FlowgraphError(f"block {bid!r} ({cls.kind}) has no {kind}s")
+        # a block with one required port and optional ones: the bare name means the required one
+        required = [p for p in ports if p not in optional_ports(cls, outputs)]
+        if len(required) == 1:
+            return required[0]
         raise FlowgraphError(f"block {bid!r} ({cls.kind}) has several {kind}s ({', '.join(ports)}); "
                              f"write {bid}.PORT")
     if port not in ports:
@@ -467,7 +478,10 @@ def validate_graph(graph: Graph, *, source: str | None = None, source_rate: floa
         ks = getattr(classes[c.src], "port_kinds", {}).get(sp)
         kd = getattr(classes[c.dst], "port_kinds", {}).get(dp)
         if ks and kd and ks != kd:
-            add(c.line, f"connection {c}: {c.src}.{sp} carries {ks} but {c.dst}.{dp} takes {kd}")
+            # name the port that would take it when the block has one (rec.bursts for events)
+            fits = [p for p in classes[c.dst].inputs if getattr(classes[c.dst], "port_kinds", {}).get(p) == ks]
+            hint = f" (connect to {c.dst}.{fits[0]})" if len(fits) == 1 else ""
+            add(c.line, f"connection {c}: {c.src}.{sp} carries {ks} but {c.dst}.{dp} takes {kd}{hint}")
             continue
         if (c.src, sp, c.dst, dp) in conn_seen:
             add(c.line, f"connection {c} is given twice")
@@ -479,10 +493,11 @@ def validate_graph(graph: Graph, *, source: str | None = None, source_rate: floa
 
     for bid, cls in classes.items():
         line = graph.blocks[bid].line
+        optional = set(optional_ports(cls, outputs=False))
         for port in cls.inputs:
-            if (bid, port) not in incoming:
+            if (bid, port) not in incoming and port not in optional:
                 add(line, f"block {bid!r}: input port {port!r} is not connected")
-        optional = set(getattr(cls, "optional_outputs", ()))
+        optional = set(optional_ports(cls, outputs=True))
         for port in cls.outputs:
             if (bid, port) not in edges and port not in optional:
                 add(line, f"block {bid!r}: output port {port!r} is not connected")
