@@ -165,6 +165,11 @@ def test_cli_check_and_blocks(tmp_path, capsys, capture):
         assert kind in described
     pfa = next(q for q in described["a2_receiver"]["params"] if q["name"] == "pfa")
     assert pfa["reconfigurable"] and pfa["maximum"] == 0.1
+    assert described["sigmf_record_sink"]["optional_inputs"] == ["bursts"]
+    assert main(["flowgraph", "blocks", "sigmf_record_sink", "a2_decoder"]) == 0
+    text = capsys.readouterr().out
+    assert "sigmf_record_sink [in: in (samples), bursts (events, optional); out: -]" in text
+    assert "a2_decoder [in: in (candidates); out: out (events)]" in text
 
 
 def test_recorder_has_a_sample_input_and_an_optional_burst_input(tmp_path, capture):

@@ -69,7 +69,7 @@ def blocks(types, as_json):
         click.echo(json.dumps(described, indent=2, default=str))
         return
     for d in described:
-        ports = f"in: {', '.join(d['inputs']) or '-'}; out: {', '.join(d['outputs']) or '-'}"
+        ports = f"in: {_ports(d, 'inputs')}; out: {_ports(d, 'outputs')}"
         click.echo(f"{d['type']}{' (source)' if d['source'] else ''} [{ports}]")
         if d["doc"]:
             click.echo(f"    {d['doc']}")
@@ -89,6 +89,16 @@ def blocks(types, as_json):
                 bits.append("reconfigurable")
             click.echo(f"    {p['name']:<16} {', '.join(bits)}" + (f" — {p['doc']}" if p["doc"] else ""))
         click.echo()
+
+
+def _ports(described: dict, side: str) -> str:
+    """``name`` per port, with what it carries and whether it may stay unconnected."""
+    out = []
+    for port in described[side]:
+        notes = [n for n in (described["port_kinds"].get(port),
+                             "optional" if port in described[f"optional_{side}"] else None) if n]
+        out.append(f"{port} ({', '.join(notes)})" if notes else port)
+    return ", ".join(out) or "-"
 
 
 @flowgraph.command("list")

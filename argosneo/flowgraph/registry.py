@@ -203,6 +203,8 @@ def describe_block(cls: type[Block]) -> dict:
         "doc": " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split()),
         "inputs": list(cls.inputs),
         "outputs": list(cls.outputs),
+        "optional_inputs": list(getattr(cls, "optional_inputs", ())),
+        "optional_outputs": list(getattr(cls, "optional_outputs", ())),
         "port_kinds": dict(getattr(cls, "port_kinds", {})),
         "params": [
             {"name": p.name, "type": getattr(p.type, "__name__", str(p.type)), "default": p.default,
