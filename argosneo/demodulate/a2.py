@@ -22,6 +22,8 @@ lets it approach the coherent matched-filter limit of ``argos-spec.md`` §2:
 from __future__ import annotations
 
 import math
+import threading
+import warnings
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -30,15 +32,15 @@ import numpy as np
 import scipy.fft
 
 from argosneo import spec
+from argosneo.demodulate import a2_kernels as kernels
 from argosneo.demodulate.frames import A2_FRAME, VLD_FRAME, BiphaseFrameFormat
 from argosneo.dsp.convolve import (
     correlate_valid,
-    fft_convolve_same,
     moving_average_same,
     welch_density,
 )
 from argosneo.dsp.firdesign import firwin_lowpass
-from argosneo.dsp.resample import resample_poly
+from argosneo.dsp.resample import resample_filter
 from argosneo.dsp.rotate import rotate, rotate_by_levels
 
 #: Working rate inside the demodulator, in samples per chip (16 → 12 800 S/s for A2): wide enough
@@ -203,11 +205,57 @@ def _resample_ratio(in_rate: float, out_rate: float) -> tuple[int, int]:
 
 def _modulation_phase_track(chips: np.ndarray, start: float, step: float, n: int) -> np.ndarray:
     """Chip signs (±1, 0 outside the burst) sampled at sample indices 0..n-1."""
-    idx = np.floor((np.arange(n) - start) / step).astype(np.int64)
-    inside = (idx >= 0) & (idx < len(chips))
-    track = np.zeros(n, dtype=np.float32)
-    track[inside] = chips[idx[inside]]
+    track = np.empty(n, dtype=np.float32)
+    kernels.chip_levels(np.ascontiguousarray(chips, dtype=np.float64), float(start), float(step), track)
     return track
+
+
+def _level_factors(step: float) -> np.ndarray:
+    """``exp(−i·step·level)`` for the levels −1, 0, +1 (``rotate_by_levels``'s factors)."""
+    return np.exp(-1j * step * np.array([-1.0, 0.0, 1.0])).astype(np.complex64)
+
+
+def _wiped_cumulative(y: np.ndarray, track: np.ndarray, beta: float) -> np.ndarray:
+    """``_cumulative(rotate_by_levels(y, track, beta))`` in one pass."""
+    out = np.empty(len(y) + 1, dtype=np.complex128)
+    kernels.rotate_levels_cumulative(y, track, _level_factors(beta), out)
+    return out
+
+
+def _polyfit(x: np.ndarray, y: np.ndarray, deg: int, w: np.ndarray | None = None) -> np.ndarray:
+    """``numpy.polyfit(x, y, deg, w=w)`` step for step (same scaling, same ``lstsq`` call, so
+    the same coefficients), with the design matrix built by a kernel: ``numpy.vander`` was most
+    of the cost of the fits over a whole burst."""
+    order = int(deg) + 1
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y) + 0.0
+    rcond = len(x) * np.finfo(x.dtype).eps
+    lhs = np.empty((len(x), order), dtype=np.float64)
+    kernels.vander_decreasing(np.ascontiguousarray(x), lhs)
+    rhs = y
+    if w is not None:
+        w = np.asarray(w) + 0.0
+        lhs *= w[:, np.newaxis]
+        rhs *= w
+    scale = np.sqrt((lhs * lhs).sum(axis=0))
+    lhs /= scale
+    c, _, rank, _ = np.linalg.lstsq(lhs, rhs, rcond)
+    c = (c.T / scale).T
+    if rank != order:
+        warnings.warn("Polyfit may be poorly conditioned", np.exceptions.RankWarning, stacklevel=2)
+    return c
+
+
+#: Per-thread scratch buffers of the carrier track's short-time spectra (a few MB that would
+#: otherwise be mapped and faulted in again for every burst window).
+_SCRATCH = threading.local()
+
+
+def _spectra_buffer(n_frames: int, nfft: int) -> np.ndarray:
+    buf = getattr(_SCRATCH, "spectra", None)
+    if buf is None or buf.shape[1] != nfft or buf.shape[0] < n_frames:
+        buf = _SCRATCH.spectra = np.empty((max(n_frames, 1), nfft), dtype=np.complex64)
+    return buf[:n_frames]
 
 
 # --------------------------------------------------------------------------------------------
@@ -229,7 +277,10 @@ class A2Demodulator:
         self._sync_bits = self.frame_format.sync_bits
         self._sync_chips = biphase_chips(self._sync_bits)
         self._resamplers: dict[float, tuple[int, int]] = {}
+        self._polyphase: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, int]] = {}
         self._band_filter = firwin_lowpass(WORK_BAND_TAPS, WORK_BAND_HZ, fs=self.work_rate).astype(np.float32)
+        self._band_filter_spectra: dict[int, np.ndarray] = {}
+        self._carrier_grid: dict[int, tuple] = {}
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -242,32 +293,60 @@ class A2Demodulator:
             ratio = self._resamplers[window.sample_rate] = _resample_ratio(window.sample_rate, self.work_rate)
         up, down = ratio
         if up != down:
-            mixed = resample_poly(mixed, up, down)
+            mixed = self._resample(mixed, up, down)
         # centred (odd, symmetric taps): no delay
-        return fft_convolve_same(mixed.astype(np.complex64), self._band_filter).astype(np.complex64)
+        return self._band_limit(mixed.astype(np.complex64, copy=False))
+
+    def _resample(self, x: np.ndarray, up: int, down: int) -> np.ndarray:
+        """``argosneo.dsp.resample.resample_poly(x, up, down)`` (same filter, same sums) with
+        the filter laid out phase by phase, so each output sample reads contiguous taps."""
+        g = math.gcd(up, down)
+        up, down = up // g, down // g
+        layout = self._polyphase.get((up, down))
+        if layout is None:
+            h = resample_filter(up, down)
+            phases, lengths = kernels.polyphase_taps(h, up)
+            layout = self._polyphase[(up, down)] = (phases, lengths, (len(h) - 1) // 2)
+        phases, lengths, half = layout
+        x = np.ascontiguousarray(x, dtype=np.complex64)
+        out = np.empty(-(-len(x) * up // down), dtype=np.complex64)
+        kernels.polyphase_resample(x, phases, lengths, up, down, half, out)
+        return out
+
+    def _band_limit(self, x: np.ndarray) -> np.ndarray:
+        """``fft_convolve_same(x, band_filter)`` as complex64, reusing the filter's spectrum
+        (the same FFT product and inverse as ``argosneo.dsp.convolve``)."""
+        h = self._band_filter
+        n = len(x) + len(h) - 1
+        nfft = scipy.fft.next_fast_len(n)
+        spectrum = self._band_filter_spectra.get(nfft)
+        if spectrum is None:
+            spectrum = self._band_filter_spectra[nfft] = scipy.fft.fft(h, nfft)
+        full = scipy.fft.ifft(scipy.fft.fft(x, nfft) * spectrum)[:n]
+        first = (len(h) - 1) // 2
+        return full[first:first + len(x)].astype(np.complex64)
 
     @staticmethod
-    def _bit_statistics(y_cum, reference_cum, half_window, start, n_bits, polarity):
-        """Soft biphase-L statistics of ``n_bits`` bits whose first chip starts at ``start``.
+    def _bit_statistics_at(y_cum, reference_cum, half_window, starts, n_bits):
+        """Soft biphase-L statistics (polarity +1) of ``n_bits`` bits for each first-chip
+        position in ``starts``: one row per start.
 
         Each bit gets its own carrier-phase reference: the sum of the reference signal over
         ±``half_window`` around the bit *minus the bit itself*. Leaving the bit out keeps its own
         noise (and, decision-directed, its own possibly wrong decision) from leaning the phase
         reference towards it.
         """
-        spc = float(SAMPLES_PER_CHIP)
-        edges = sample_cumulative(y_cum, start + spc * np.arange(2 * n_bits + 1))
-        chips = np.diff(edges)
-        difference = chips[0::2] - chips[1::2]
-        bit_start = start + 2 * spc * np.arange(n_bits)
-        centre = bit_start + spc
-        around = (sample_cumulative(reference_cum, centre + half_window)
-                  - sample_cumulative(reference_cum, centre - half_window))
-        own = (sample_cumulative(reference_cum, bit_start + 2 * spc)
-               - sample_cumulative(reference_cum, bit_start))
-        reference = around - own
-        rotation = np.conj(reference) / (np.abs(reference) + 1e-30)
-        return polarity * (difference * rotation).imag
+        starts = np.ascontiguousarray(starts, dtype=np.float64)
+        out = np.empty((len(starts), int(n_bits)), dtype=np.float64)
+        kernels.biphase_statistics(y_cum, reference_cum, float(half_window), starts, int(n_bits),
+                                   float(SAMPLES_PER_CHIP), out)
+        return out
+
+    @classmethod
+    def _bit_statistics(cls, y_cum, reference_cum, half_window, start, n_bits, polarity):
+        """Soft biphase-L statistics of ``n_bits`` bits whose first chip starts at ``start``
+        (see :meth:`_bit_statistics_at`), signed by ``polarity``."""
+        return polarity * cls._bit_statistics_at(y_cum, reference_cum, half_window, [start], n_bits)[0]
 
     # -- main entry --------------------------------------------------------------------------
 
@@ -333,8 +412,7 @@ class A2Demodulator:
             bits = (soft[:n_bits_now] > 0).astype(np.int8)
             track = _modulation_phase_track(biphase_chips(bits) * polarity, start, spc, n)
             beta = self._estimate_beta(u, track)
-            wiped = rotate_by_levels(y, track, beta)
-            reference_cum = _cumulative(wiped)
+            reference_cum = _wiped_cumulative(y, track, beta)
             half_window = 0.5 * WIPED_SMOOTHING_S * fs
             start, soft = self._refine_timing(y_cum, reference_cum, half_window, start, n_max_bits,
                                               polarity)
@@ -363,9 +441,8 @@ class A2Demodulator:
                        if cn0_linear > 0 else FINAL_REFERENCE_S)
         previous = None
         for _ in range(4):
-            wiped = rotate_by_levels(y_fit, track, beta)
-            soft = self._bit_statistics(y_fit_cum, _cumulative(wiped), 0.5 * reference_s * fs,
-                                        start, n_max_bits, polarity)
+            soft = self._bit_statistics(y_fit_cum, _wiped_cumulative(y_fit, track, beta),
+                                        0.5 * reference_s * fs, start, n_max_bits, polarity)
             n_bits_now, _, _ = self._frame_length(soft)
             decisions = (soft[:n_bits_now] > 0).astype(np.int8)
             if previous is not None and np.array_equal(decisions, previous):
@@ -467,9 +544,12 @@ class A2Demodulator:
         n_sync = self.frame_format.sync_bits_count
         known = self.frame_format.min_bits
         best = (-np.inf, start, polarity)
-        for shift in (-spc, 0.0, spc):
+        shifts = (-spc, 0.0, spc)
+        rows = self._bit_statistics_at(y_cum, y_cum, half_window, [start + shift for shift in shifts],
+                                       known)
+        for shift, row in zip(shifts, rows):
             for pol in ((self.forced_polarity,) if self.forced_polarity else (1, -1)):
-                soft = self._bit_statistics(y_cum, y_cum, half_window, start + shift, known, pol)
+                soft = pol * row
                 # the sync bits are known; after them the bits are not, but only the right
                 # alignment has opposite chips in every bit (a one-chip slip pairs chips of
                 # neighbouring bits, which are equal half the time), hence the |soft| term
@@ -484,8 +564,8 @@ class A2Demodulator:
         known = self.frame_format.min_bits
         offsets = np.linspace(-0.75, 0.75, 7)
         energy = np.empty(len(offsets))
-        for i, off in enumerate(offsets):
-            soft = self._bit_statistics(y_cum, reference_cum, half_window, start + off, known, 1)
+        rows = self._bit_statistics_at(y_cum, reference_cum, half_window, start + offsets, known)
+        for i, soft in enumerate(rows):
             energy[i] = np.sum(soft * soft)
         k = int(np.argmax(energy))
         best = start + offsets[k]
@@ -508,40 +588,45 @@ class A2Demodulator:
         frame = int(0.04 * fs)
         hop, nfft = frame // 2, 8 * frame
         n_frames = (len(y) - frame) // hop + 1
-        idx = np.arange(frame)[None, :] + hop * np.arange(n_frames)[:, None]
-        spectra = scipy.fft.fft(y[idx] * np.hanning(frame).astype(np.float32), nfft, axis=1, workers=1)
-        power = np.abs(spectra) ** 2
-        freqs = np.fft.fftfreq(nfft, 1 / fs)
-        search = np.abs(freqs) <= CARRIER_SEARCH_HZ
-        band_power = power[:, search]
-        band_freqs = freqs[search]
-        peak = np.argmax(band_power, axis=1)
-        peak_power = band_power[np.arange(n_frames), peak]
-        # the floor from the band the work filter keeps (outside it the spectrum is ~0)
-        floor = np.median(power[:, np.abs(freqs) < 0.9 * WORK_BAND_HZ], axis=1)
+        grid = self._carrier_grid.get(frame)
+        if grid is None:
+            freqs = np.fft.fftfreq(nfft, 1 / fs)
+            search = np.abs(freqs) <= CARRIER_SEARCH_HZ
+            grid = self._carrier_grid[frame] = (
+                np.hanning(frame).astype(np.float32),
+                np.nonzero(search)[0],
+                freqs[search],
+                # the floor from the band the work filter keeps (outside it the spectrum is ~0)
+                np.nonzero(np.abs(freqs) < 0.9 * WORK_BAND_HZ)[0],
+            )
+        taper, band_bins, band_freqs, floor_bins = grid
+        # zero-padded frames transformed in place (what scipy does with a padded copy)
+        spectra = _spectra_buffer(n_frames, nfft)
+        kernels.windowed_frames(np.ascontiguousarray(y, dtype=np.complex64), taper, hop, spectra)
+        spectra = scipy.fft.fft(spectra, axis=1, workers=1, overwrite_x=True)
+        peak = np.empty(n_frames, dtype=np.int64)
+        peak_power, a, c, floor = (np.empty(n_frames, dtype=np.float32) for _ in range(4))
+        kernels.carrier_line_peaks(spectra, band_bins, floor_bins, peak, peak_power, a, c, floor)
         snr = peak_power / (floor / math.log(2.0))
-        centres = (idx[:, 0] + frame / 2) / fs
+        centres = (hop * np.arange(n_frames) + frame / 2) / fs
         peak_f = band_freqs[peak]
         # parabolic refinement of each peak on the zero-padded grid
-        inner = (peak > 0) & (peak < band_power.shape[1] - 1)
-        rows = np.nonzero(inner)[0]
-        a = band_power[rows, peak[rows] - 1]
-        b = band_power[rows, peak[rows]]
-        c = band_power[rows, peak[rows] + 1]
+        inner = (peak > 0) & (peak < len(band_bins) - 1)
+        b = peak_power
         denom = a - 2 * b + c
-        delta = np.where(denom < 0, 0.5 * (a - c) / np.where(denom < 0, denom, -1), 0.0)
-        peak_f[rows] += delta * (fs / nfft)
+        delta = np.where(inner & (denom < 0), 0.5 * (a - c) / np.where(denom < 0, denom, -1), 0.0)
+        peak_f += delta * (fs / nfft)
         use = snr > CARRIER_TRACK_MIN_SNR
         if np.count_nonzero(use) < 2:
             best = int(np.argmax(snr))
             return float(peak_f[best]), 0.0
         weights = snr[use]
-        coeffs = np.polyfit(centres[use], peak_f[use], 1, w=np.sqrt(weights))
+        coeffs = _polyfit(centres[use], peak_f[use], 1, w=np.sqrt(weights))
         # one pass of outlier rejection: frames far off the line are noise peaks
         resid = np.abs(peak_f - np.polyval(coeffs, centres))
         keep = use & (resid < 25.0)
         if np.count_nonzero(keep) >= 2 and np.ptp(centres[keep]) > 0.05:
-            coeffs = np.polyfit(centres[keep], peak_f[keep], 1, w=np.sqrt(snr[keep]))
+            coeffs = _polyfit(centres[keep], peak_f[keep], 1, w=np.sqrt(snr[keep]))
         else:
             coeffs = np.array([0.0, np.median(peak_f[use])])
         drift = float(np.clip(coeffs[0], -2 * spec.MAX_DRIFT_HZ_S, 2 * spec.MAX_DRIFT_HZ_S))
@@ -596,11 +681,11 @@ class A2Demodulator:
         t = (np.arange(n, dtype=np.float64) - carrier_start) / fs
         # first fit: 20 ms averages unwrap without cycle slips even near the sensitivity limit
         smooth = _centred_moving_average(wiped, round(0.020 * fs))
-        coeffs = np.polyfit(t[seg], np.unwrap(np.angle(smooth[seg])), 2)
+        coeffs = _polyfit(t[seg], np.unwrap(np.angle(smooth[seg])), 2)
         # second fit on what the first left: small residual phase, no unwrapping needed
         residual = rotate(wiped, np.polyval(coeffs, t))
         smooth = _centred_moving_average(residual, round(0.004 * fs))
-        coeffs = coeffs + np.polyfit(t[seg], np.angle(smooth[seg]), 2)
+        coeffs = coeffs + _polyfit(t[seg], np.angle(smooth[seg]), 2)
         model_phase = np.polyval(coeffs, t[a:b])
         amplitude = float(np.abs(np.mean(wiped[a:b] * np.exp(-1j * model_phase))))
         return coeffs, amplitude
