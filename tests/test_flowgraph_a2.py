@@ -216,13 +216,18 @@ def test_control_socket_retune_and_gain_reach_the_device(soapy_env):
         server.close()
     summary = result["summary"]
     assert [c["ok"] for c in summary.changes] == [True, False]
-    # the chunks after the retune carry the new centre frequency: the bursts decoded after it
-    # are reported 10 kHz higher than the same bursts before it
+    # the command is applied in the graph at ``retuned_at``; the device retunes at its next read,
+    # so chunks it had already queued (at most the queue, 16 chunks) still carry the old centre.
+    # Every burst is reported against the centre of the chunks it came in: one boundary splits
+    # the old centre from the new, and it lies within a queue's length after the command
     assert summary.changes[0]["sample"] == retuned_at
-    got = [json.loads(line) for line in (short / "bursts.jsonl").read_text().splitlines()]
-    before = [r for r in got if r["sample_start"] < retuned_at]
-    after = [r for r in got if r["sample_start"] > retuned_at]
-    assert len(after) >= 6      # a whole loop; only a burst across the retune may be cut
-    for rs, centre in ((before, 401.65e6), (after, 401.66e6)):
-        for r in rs:
-            assert r["frequency_hz"] == pytest.approx(centre + r["offset_hz"], abs=1.0)
+    got = sorted((json.loads(line) for line in (short / "bursts.jsonl").read_text().splitlines()),
+                 key=lambda r: r["sample_start"])
+    centres = [round(r["frequency_hz"] - r["offset_hz"]) for r in got]
+    assert set(centres) <= {401_650_000, 401_660_000}
+    first_new = next(i for i, c in enumerate(centres) if c == 401_660_000)
+    assert all(c == 401_650_000 for c in centres[:first_new])
+    assert all(c == 401_660_000 for c in centres[first_new:])
+    assert all(r["sample_start"] < retuned_at + 17 * 65536 for r in got[:first_new])
+    assert got[first_new]["sample_start"] > retuned_at
+    assert len(got) - first_new >= 6      # a whole loop; only a burst across the retune may be cut
