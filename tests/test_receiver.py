@@ -401,3 +401,15 @@ def test_a3_cut_short_is_rejected_not_decoded_as_ze():
     cut = BurstWindow(samples[int(0.2 * fs):int(1.05 * fs)], fs, 0.2, 0.0, 5e3, 0.5)
     with pytest.raises(DemodulationRejected, match="signal continues after the decoded"):
         A3BurstDemodulator().demodulate(cut)
+
+
+def test_burst_cut_inside_its_sync_word_says_it_was_cut(three_bursts):
+    """A window cut so early that the demodulators fail (no whole sync word) is reported as cut,
+    with the demodulators' complaints after it, not as a mere sync failure."""
+    sc, samples, truths = three_bursts
+    last = truths[2]
+    stop = last.start_sample + int((spec.A2_CARRIER_DURATION_S + 0.03) * sc.sample_rate)   # 12 sync bits
+    out, _ = decode(samples[:stop], info_of(sc), keep_rejected=True)
+    near = [b for b in out if hasattr(b, "reason") and abs(b.sample_start - last.start_sample) < 0.1 * sc.sample_rate]
+    assert near, out
+    assert all(b.reason.startswith("cut by the end of the input") for b in near), [b.reason for b in near]

@@ -277,6 +277,7 @@ def test_device_retunes_keep_absolute_frequencies(tmp_path):
         assert abs(g["offset_hz"] - (w["offset_hz"] - shift)) <= 0.5
     cut = [r for r in got if not r.get("decoded", True) and r["sample_start"] < retuned[1] <= r["sample_start"] + 170_000]
     assert cut and all(abs(r["frequency_hz"] - ref[5]["frequency_hz"]) < 50 for r in cut)
+    assert any(r["reason"].startswith("cut by a retune") for r in cut), [r["reason"] for r in cut]
     assert rt.blocks["channels"].state()["retunes"] == 2 and rt.blocks["a2"].state()["retunes"] == 2
     assert summary.decoded == len(decoded) == 6
     # the recording's annotations sit at the bursts' absolute frequencies too

@@ -27,7 +27,7 @@ from argosneo.demodulate.a2 import (
     VLDDemodulator,
 )
 from argosneo.demodulate.a3_burst import A3BurstDemodulator
-from argosneo.detect.bursts import NEIGHBOUR_HZ, BurstCandidate
+from argosneo.detect.bursts import CUT_BY_WINDOW, NEIGHBOUR_HZ, BurstCandidate
 from argosneo.errors import ArgosneoError
 
 #: Two decodes this close in frequency that overlap in time are the same burst seen twice.
@@ -220,6 +220,10 @@ class BurstDecoder:
                 continue
             break
         else:
+            if cut_reason != CUT_BY_WINDOW and reason != cut_reason:
+                # a window cut by a gap, a retune or the end of the input: say so first, the
+                # demodulators' complaints are only its consequence
+                reason = f"{cut_reason}: {reason}"
             return self._reject(cand, reason)
         if demod.format == "A2":
             frame = deframe_a2(demod, self.id_bits)
