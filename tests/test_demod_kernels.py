@@ -150,7 +150,80 @@ def test_polyfit_matches_numpy(weighted):
         t = np.sort(rng.uniform(0, 0.5, n))
         y = (3.0 * t * t - 20.0 * t + 0.4 + 0.01 * rng.standard_normal(n)).astype(np.float32)
         w = rng.uniform(1, 5, n) if weighted else None
-        np.testing.assert_array_equal(a2._polyfit(t, y, deg, w=w), np.polyfit(t, y, deg, w=w))
+        expected = np.polyfit(t, y, deg, w=w)
+        np.testing.assert_array_equal(a2._polyfit_lstsq(t, y, deg, w=w), expected)
+        # normal equations of the centred abscissa: agree with the SVD solution to 1e-10 of
+        # the coefficient scale (the demodulator reads frequency and drift from these). The
+        # kernel works in double throughout, where numpy rounds y·w to float32 for a float32 y.
+        expected = np.polyfit(t, y.astype(np.float64), deg, w=w)
+        got = a2._polyfit(t, y, deg, w=w)
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-10 * np.max(np.abs(expected)))
+
+
+def test_polyfit_degenerate_falls_back_to_lstsq():
+    t = np.full(10, 0.25)
+    y = np.arange(10.0)
+    with pytest.warns(np.exceptions.RankWarning):
+        got = a2._polyfit(t, y, 1)
+    with pytest.warns(np.exceptions.RankWarning):
+        expected = np.polyfit(t, y, 1)
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("coeffs, t0", [((0.0, 2 * np.pi * 1234.5, 0.0), 0.0),
+                                        ((np.pi * -180.0, 2 * np.pi * 37.2, 0.7), -0.31),
+                                        ((55.0, -3.0, 2.0), 0.4)])
+def test_rotate_quadratic_matches_rotate(coeffs, t0):
+    from argosneo.dsp.rotate import rotate
+    x = _noise(20001, 11)
+    dt = 1 / 12800
+    t = t0 + dt * np.arange(len(x))
+    out = np.empty_like(x)
+    k.rotate_quadratic(x, *coeffs, t0, dt, out)
+    # complex64 output: the recurrence (re-anchored every 64 samples) adds < 1e-6 relative
+    expected = rotate(x, np.polyval(coeffs, t))
+    np.testing.assert_allclose(out, expected, rtol=0, atol=1e-6 * np.max(np.abs(x)))
+    np.testing.assert_allclose(a2._rotate_polynomial(x, coeffs[1:], t0, dt),
+                               rotate(x, np.polyval(coeffs[1:], t)), rtol=0,
+                               atol=1e-6 * np.max(np.abs(x)))
+    total = k.rotated_sum_quadratic(x, *coeffs, t0, dt)
+    expected_total = np.sum(x * np.exp(-1j * np.polyval(coeffs, t)))
+    assert abs(total - expected_total) < 1e-9 * np.sum(np.abs(x))
+
+
+def test_rotate_by_reference_matches_unwrapped_angle():
+    from argosneo.dsp.rotate import rotate
+    y = _noise(3000, 12)
+    z = a2._centred_moving_average(_noise(3000, 13) + 2.0 * np.exp(1j * 0.01 * np.arange(3000)), 31)
+    z[5] = 0
+    out = np.empty_like(y)
+    assert k.rotate_by_reference(y, z, out)
+    np.testing.assert_allclose(out, rotate(y, np.unwrap(np.angle(z))), rtol=0, atol=2e-6 * np.max(np.abs(y)))
+    z[100] = np.nan
+    assert not k.rotate_by_reference(y, z, out)
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 1439, 1440, 4000])
+def test_median_by_histogram_matches_numpy(n):
+    rng = np.random.default_rng(n)
+    hist = np.empty(2048, dtype=np.int64)
+    cases = [rng.exponential(3.0, n),                       # noise powers
+             np.round(rng.exponential(3.0, n), 1),          # many ties
+             np.concatenate([np.zeros(n // 2), rng.exponential(1.0, n - n // 2)]),
+             np.full(n, 0.5),
+             2.0 ** rng.integers(-30, 30, n),               # exact bucket boundaries
+             rng.uniform(1.0, 1.0001, n)]                   # everything in one bucket
+    for x in cases:
+        x = x.astype(np.float32)
+        before = x.copy()
+        bucket = np.empty(n, dtype=np.float32)
+        assert k.median_by_histogram(x, hist, bucket) == np.median(x)
+        np.testing.assert_array_equal(x, before)
+    x = rng.exponential(1.0, n).astype(np.float32)
+    x[n // 3] = np.nan
+    assert math.isnan(k.median_by_histogram(x, hist, np.empty(n, dtype=np.float32)))
+    x = rng.standard_normal(n).astype(np.float32)   # negative values: full selection
+    assert k.median_by_histogram(x, hist, np.empty(n, dtype=np.float32)) == np.median(x)
 
 
 @pytest.mark.parametrize("rates", [(18750.0, 12800.0), (15625.0, 12800.0), (250000 / 16, 6400.0)])
@@ -178,3 +251,14 @@ def test_carrier_track_finds_line_and_drift():
     f0, drift = a2.A2Demodulator()._carrier_track(y.astype(np.complex64))
     assert abs(f0 + 123.0) < 2.0
     assert abs(drift - 40.0) < 5.0
+
+
+@pytest.mark.parametrize("n, length", [(3000, 257), (3000, 51), (100, 257), (1, 1), (5, 3)])
+def test_moving_average_centred_matches_dsp(n, length):
+    from argosneo.dsp.convolve import moving_average_same
+    x = _noise(n, 14) * 3 + 1.5
+    out = np.empty_like(x)
+    k.moving_average_centred(x, length, out)
+    # complex64 output, running complex128 sum: a few float32 roundings
+    np.testing.assert_allclose(out, moving_average_same(x, length), rtol=0, atol=1e-6 * np.max(np.abs(x)))
+    np.testing.assert_allclose(a2._centred_moving_average(x, length), out, rtol=0, atol=0)

@@ -193,7 +193,11 @@ def _cumulative(x: np.ndarray) -> np.ndarray:
 
 def _centred_moving_average(x: np.ndarray, length: int) -> np.ndarray:
     length = max(1, int(length) | 1)  # odd, so it is centred on a sample
-    return moving_average_same(x, length)
+    if x.dtype != np.complex64:
+        return moving_average_same(x, length)
+    out = np.empty_like(x)
+    kernels.moving_average_centred(np.ascontiguousarray(x), length, out)
+    return out
 
 
 def _resample_ratio(in_rate: float, out_rate: float) -> tuple[int, int]:
@@ -222,10 +226,28 @@ def _wiped_cumulative(y: np.ndarray, track: np.ndarray, beta: float) -> np.ndarr
     return out
 
 
+_NO_WEIGHTS = np.empty(0, dtype=np.float64)
+
+
 def _polyfit(x: np.ndarray, y: np.ndarray, deg: int, w: np.ndarray | None = None) -> np.ndarray:
+    """``numpy.polyfit(x, y, deg, w=w)``'s coefficients (highest power first) from the normal
+    equations of the centred abscissa (:func:`kernels.polyfit_normal`, agreeing with the SVD
+    solution to ~1e-12 relative for these low degrees); a degenerate system goes through
+    :func:`_polyfit_lstsq`, which warns as numpy does."""
+    order = int(deg) + 1
+    out = np.empty(order, dtype=np.float64)
+    xx = np.ascontiguousarray(x, dtype=np.float64)
+    yy = np.ascontiguousarray(y, dtype=np.float64)
+    ww = _NO_WEIGHTS if w is None else np.ascontiguousarray(w, dtype=np.float64)
+    if len(yy) == len(xx) and (w is None or len(ww) == len(xx)) and \
+            kernels.polyfit_normal(xx, yy, ww, order - 1, out):
+        return out
+    return _polyfit_lstsq(x, y, deg, w)
+
+
+def _polyfit_lstsq(x: np.ndarray, y: np.ndarray, deg: int, w: np.ndarray | None = None) -> np.ndarray:
     """``numpy.polyfit(x, y, deg, w=w)`` step for step (same scaling, same ``lstsq`` call, so
-    the same coefficients), with the design matrix built by a kernel: ``numpy.vander`` was most
-    of the cost of the fits over a whole burst."""
+    the same coefficients), with the design matrix built by a kernel."""
     order = int(deg) + 1
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y) + 0.0
@@ -244,6 +266,16 @@ def _polyfit(x: np.ndarray, y: np.ndarray, deg: int, w: np.ndarray | None = None
     if rank != order:
         warnings.warn("Polyfit may be poorly conditioned", np.exceptions.RankWarning, stacklevel=2)
     return c
+
+
+def _rotate_polynomial(x: np.ndarray, coeffs, t0: float, dt: float) -> np.ndarray:
+    """``rotate(x, np.polyval(coeffs, t0 + dt·arange(len(x))))`` for a polynomial of degree
+    ≤ 2, by the phase recurrence of :func:`kernels.rotate_quadratic`."""
+    c = [0.0] * (3 - len(coeffs)) + [float(v) for v in coeffs]
+    x = np.ascontiguousarray(x, dtype=np.complex64)
+    out = np.empty_like(x)
+    kernels.rotate_quadratic(x, c[0], c[1], c[2], float(t0), float(dt), out)
+    return out
 
 
 #: Per-thread scratch buffers of the carrier track's short-time spectra (a few MB that would
@@ -285,9 +317,8 @@ class A2Demodulator:
     # -- helpers -----------------------------------------------------------------------------
 
     def _to_work_rate(self, window: BurstWindow) -> np.ndarray:
-        n = len(window.samples)
-        t = np.arange(n) / window.sample_rate
-        mixed = rotate(window.samples, 2 * np.pi * window.coarse_carrier_hz * t)
+        mixed = _rotate_polynomial(window.samples, (0.0, 2 * np.pi * window.coarse_carrier_hz, 0.0),
+                                   0.0, 1.0 / window.sample_rate)
         ratio = self._resamplers.get(window.sample_rate)
         if ratio is None:
             ratio = self._resamplers[window.sample_rate] = _resample_ratio(window.sample_rate, self.work_rate)
@@ -361,14 +392,14 @@ class A2Demodulator:
 
         # 2a. carrier frequency track (offset + drift) from the residual-carrier line, so the
         #     moving averages below see a carrier within a few hertz of 0 Hz at every instant
-        t = np.arange(n, dtype=np.float64) / fs
         track_f0, track_drift = self._carrier_track(y)
-        y = rotate(y, 2 * np.pi * (track_f0 * t + 0.5 * track_drift * t * t))
+        y = _rotate_polynomial(y, (np.pi * track_drift, 2 * np.pi * track_f0, 0.0), 0.0, 1.0 / fs)
 
         # 2b. residual carrier → carrier phase; carrier start from the carrier-line power step
         z = _centred_moving_average(y, round(CARRIER_SMOOTHING_S * fs))
-        theta = np.unwrap(np.angle(z))
-        u = rotate(y, theta)
+        u = np.empty_like(y)
+        if not kernels.rotate_by_reference(y, z, u):
+            u = rotate(y, np.unwrap(np.angle(z)))
         carrier_start = self._carrier_start(z, (window.coarse_start_s - window.time_of_first) * fs)
 
         # 3. sync search around carrier start + 160 ms
@@ -433,8 +464,7 @@ class A2Demodulator:
         #    following fast oscillator moves (a real transmitter slews ~30 Hz in its last bits):
         #    aim for ~0.1 rad of noise, σ² = 1 / (2·C/N0·T). Iterate until the decisions (whose
         #    wipe-off feeds the reference) stop changing.
-        t = (np.arange(n, dtype=np.float64) - carrier_start) / fs
-        y_fit = rotate(y, np.polyval(coeffs, t))
+        y_fit = _rotate_polynomial(y, coeffs, -carrier_start / fs, 1.0 / fs)
         y_fit_cum = _cumulative(y_fit)
         cn0_linear = amplitude ** 2 / n0 if n0 > 0 and math.isfinite(n0) else 0.0
         reference_s = (float(np.clip(50.0 / cn0_linear, MIN_REFERENCE_BITS / fmt.bit_rate, FINAL_REFERENCE_S))
@@ -679,15 +709,20 @@ class A2Demodulator:
         guard = int(0.003 * fs)
         seg = slice(a + guard, b - guard)
         t = (np.arange(n, dtype=np.float64) - carrier_start) / fs
+        t0, dt = -carrier_start / fs, 1.0 / fs
         # first fit: 20 ms averages unwrap without cycle slips even near the sensitivity limit
         smooth = _centred_moving_average(wiped, round(0.020 * fs))
         coeffs = _polyfit(t[seg], np.unwrap(np.angle(smooth[seg])), 2)
         # second fit on what the first left: small residual phase, no unwrapping needed
-        residual = rotate(wiped, np.polyval(coeffs, t))
+        residual = _rotate_polynomial(wiped, coeffs, t0, dt)
         smooth = _centred_moving_average(residual, round(0.004 * fs))
         coeffs = coeffs + _polyfit(t[seg], np.angle(smooth[seg]), 2)
-        model_phase = np.polyval(coeffs, t[a:b])
-        amplitude = float(np.abs(np.mean(wiped[a:b] * np.exp(-1j * model_phase))))
+        if b > a:
+            c2, c1, c0 = (float(c) for c in coeffs)
+            total = kernels.rotated_sum_quadratic(wiped[a:b], c2, c1, c0, t0 + a * dt, dt)
+            amplitude = abs(total) / (b - a)
+        else:
+            amplitude = float("nan")  # the mean of nothing, as numpy gives it
         return coeffs, amplitude
 
     def _noise_density(self, y, carrier_start, end):

@@ -119,11 +119,14 @@ def carrier_line_peaks(spectra, band_bins, floor_bins, peak, peak_power, below, 
 
     Power is |X|² in float32. ``peak[k]`` is the index *into band_bins* of the first maximum;
     ``below``/``above`` are the powers at the neighbouring band indices (0 at the ends of
-    ``band_bins``); ``floor[k]`` is the median power over ``floor_bins``.
+    ``band_bins``); ``floor[k]`` is the median power over ``floor_bins``
+    (:func:`median_by_histogram`, exact).
     """
     n_band = band_bins.shape[0]
     band = np.empty(n_band, dtype=np.float32)
     scratch = np.empty(floor_bins.shape[0], dtype=np.float32)
+    bucket = np.empty(floor_bins.shape[0], dtype=np.float32)
+    hist = np.empty(2048, dtype=np.int64)
     for k in range(spectra.shape[0]):
         best = 0
         for j in range(n_band):
@@ -140,7 +143,7 @@ def carrier_line_peaks(spectra, band_bins, floor_bins, peak, peak_power, below, 
         for j in range(floor_bins.shape[0]):
             v = spectra[k, floor_bins[j]]
             scratch[j] = _power(v)
-        floor[k] = median_in_place(scratch)
+        floor[k] = median_by_histogram(scratch, hist, bucket)
 
 
 @numba.njit(cache=True)
@@ -254,3 +257,242 @@ def polyphase_taps(h: np.ndarray, up: int) -> tuple[np.ndarray, np.ndarray]:
         phases[p, :len(taps)] = taps
         lengths[p] = len(taps)
     return phases, lengths
+
+
+# --------------------------------------------------------------------------------------------
+# round 2: kernels that give up bit-exactness of intermediate floats (not of decisions)
+
+#: Samples between exact re-anchorings of the phase recurrence in :func:`rotate_quadratic`: the
+#: recurrence's relative error grows by ~1e-16 per step, so 64 steps stay far below complex64's
+#: rounding (6e-8).
+_ANCHOR = 64
+
+
+@numba.njit(cache=True)
+def rotate_quadratic(x, c2, c1, c0, t0, dt, out):
+    """``out[i] = x[i] · exp(−i·φ(t0 + i·dt))`` with ``φ(τ) = c2·τ² + c1·τ + c0``, as complex64.
+
+    ``argosneo.dsp.rotate.rotate(x, np.polyval([c2, c1, c0], t))`` without a cosine and sine per
+    sample: the rotation factor follows a second-order recurrence (its step ``φ(τ + dt) − φ(τ)``
+    changes by the constant ``2·c2·dt²``), evaluated in complex128 and re-anchored with exact
+    cosines every ``_ANCHOR`` samples.
+    """
+    n = x.shape[0]
+    dd_angle = 2.0 * c2 * dt * dt
+    dd = complex(math.cos(dd_angle), -math.sin(dd_angle))
+    for i0 in range(0, n, _ANCHOR):
+        tau = t0 + i0 * dt
+        p = (c2 * tau + c1) * tau + c0
+        step = c2 * (2.0 * tau * dt + dt * dt) + c1 * dt
+        e = complex(math.cos(p), -math.sin(p))
+        d = complex(math.cos(step), -math.sin(step))
+        for i in range(i0, min(n, i0 + _ANCHOR)):
+            v = x[i]
+            out[i] = np.complex64(complex(v.real * e.real - v.imag * e.imag,
+                                          v.real * e.imag + v.imag * e.real))
+            e = e * d
+            d = d * dd
+
+
+@numba.njit(cache=True)
+def rotated_sum_quadratic(x, c2, c1, c0, t0, dt):
+    """``Σ x[i] · exp(−i·φ(t0 + i·dt))`` (complex128) with the recurrence of
+    :func:`rotate_quadratic`: ``np.sum(x * np.exp(-1j * np.polyval([c2, c1, c0], t)))``."""
+    n = x.shape[0]
+    dd_angle = 2.0 * c2 * dt * dt
+    dd = complex(math.cos(dd_angle), -math.sin(dd_angle))
+    acc = 0j
+    for i0 in range(0, n, _ANCHOR):
+        tau = t0 + i0 * dt
+        p = (c2 * tau + c1) * tau + c0
+        step = c2 * (2.0 * tau * dt + dt * dt) + c1 * dt
+        e = complex(math.cos(p), -math.sin(p))
+        d = complex(math.cos(step), -math.sin(step))
+        for i in range(i0, min(n, i0 + _ANCHOR)):
+            v = x[i]
+            acc += complex(v.real * e.real - v.imag * e.imag, v.real * e.imag + v.imag * e.real)
+            e = e * d
+            d = d * dd
+    return acc
+
+
+@numba.njit(cache=True)
+def rotate_by_reference(x, z, out):
+    """``out = x · conj(z) / |z|`` as complex64 (1 where ``z`` is 0): ``rotate(x,
+    np.unwrap(np.angle(z)))`` without the angle, since ``exp(−i·angle(z)) = conj(z)/|z|`` and
+    unwrapping only adds multiples of 2π. Returns False (``out`` incomplete) at the first
+    non-finite ``z``, where the unwrapped phase would turn every later sample into NaN."""
+    for i in range(x.shape[0]):
+        zr = np.float64(z[i].real)
+        zi = np.float64(z[i].imag)
+        if not (math.isfinite(zr) and math.isfinite(zi)):
+            return False
+        m = math.hypot(zr, zi)
+        if m > 0.0:
+            cr = zr / m
+            ci = -zi / m
+        else:
+            cr = 1.0
+            ci = 0.0
+        v = x[i]
+        out[i] = np.complex64(complex(v.real * cr - v.imag * ci, v.real * ci + v.imag * cr))
+    return True
+
+
+@numba.njit(cache=True)
+def polyfit_normal(x, y, w, deg, out):
+    """Weighted least-squares polynomial (``numpy.polyfit(x, y, deg, w=w)``'s coefficients,
+    highest power first, into ``out``) by the normal equations of ``x`` centred and scaled to
+    [−1, 1], solved with partial pivoting. For the low degrees used here (≤ 2) the centred
+    Gram matrix is well conditioned, so the result agrees with the SVD solution to ~1e-12
+    relative. ``w`` of length 0 means unweighted. Returns False if the system is singular."""
+    n = x.shape[0]
+    order = deg + 1
+    if n < order:
+        return False
+    lo = x[0]
+    hi = x[0]
+    for i in range(n):
+        if x[i] < lo:
+            lo = x[i]
+        if x[i] > hi:
+            hi = x[i]
+    centre = 0.5 * (lo + hi)
+    half = 0.5 * (hi - lo)
+    if not (half > 0.0):
+        return False
+    gram = np.zeros((order, order + 1))
+    moments = np.zeros(2 * order - 1)
+    rhs = np.zeros(order)
+    weighted = w.shape[0] > 0
+    for i in range(n):
+        u = (x[i] - centre) / half
+        ww = w[i] * w[i] if weighted else 1.0
+        p = ww
+        for k in range(2 * order - 1):
+            moments[k] += p
+            if k < order:
+                rhs[k] += p * y[i]
+            p *= u
+    for r in range(order):
+        for c in range(order):
+            gram[r, c] = moments[r + c]
+        gram[r, order] = rhs[r]
+    # Gauss-Jordan with partial pivoting
+    for col in range(order):
+        piv = col
+        for r in range(col + 1, order):
+            if abs(gram[r, col]) > abs(gram[piv, col]):
+                piv = r
+        if not (abs(gram[piv, col]) > 0.0) or not math.isfinite(gram[piv, col]):
+            return False
+        if piv != col:
+            for c in range(order + 1):
+                tmp = gram[col, c]
+                gram[col, c] = gram[piv, c]
+                gram[piv, c] = tmp
+        for r in range(order):
+            if r != col:
+                f = gram[r, col] / gram[col, col]
+                for c in range(col, order + 1):
+                    gram[r, c] -= f * gram[col, c]
+    # coefficients of u^k, then expand u = (x − centre)/half into powers of x
+    a = np.empty(order)
+    for k in range(order):
+        a[k] = gram[k, order] / gram[k, k]
+    b = np.zeros(order)
+    # Horner in u: p(u) = a0 + u(a1 + u(a2 …)); multiply the running polynomial (in x) by
+    # (x − centre)/half and add the next coefficient
+    b[0] = a[order - 1]
+    length = 1
+    for k in range(order - 2, -1, -1):
+        nb = np.zeros(order)
+        for j in range(length):
+            nb[j + 1] += b[j] / half
+            nb[j] -= b[j] * centre / half
+        nb[0] += a[k]
+        b = nb
+        length += 1
+    # b[j] is the coefficient of x^j; numpy order is highest first
+    for j in range(order):
+        out[order - 1 - j] = b[j]
+    for j in range(order):
+        if not math.isfinite(out[j]):
+            return False
+    return True
+
+
+@numba.njit(cache=True)
+def median_by_histogram(x, hist, bucket):
+    """``numpy.median(x)`` of non-negative float32 ``x`` (NaN if any is NaN) without moving it.
+
+    Quickselect is bound by branch mispredictions (~8 µs for 1 500 values). Non-negative
+    floats order like their bit patterns, so one histogram pass over the top 11 bits below the
+    sign (``hist``, 2048 int64 counters) finds the bucket holding the middle rank; only that
+    bucket's values (a few percent) are gathered into ``bucket`` and selected exactly. Falls
+    back to a full selection for negative values.
+    """
+    n = x.shape[0]
+    if n == 0:
+        return np.nan
+    bits = x.view(np.uint32)
+    hist[:] = 0
+    bad = 0
+    for i in range(n):
+        v = x[i]
+        bad += (v != v) | (v < 0)
+        hist[(bits[i] >> 20) & 2047] += 1
+    if bad:
+        for i in range(n):
+            if x[i] != x[i]:
+                return np.nan
+        for i in range(n):
+            bucket[i] = x[i]
+        return median_in_place(bucket[:n])
+    k = n // 2
+    # the bucket holding rank k (and rank k − 1 for even n, which may be in an earlier one)
+    below = 0
+    b = 0
+    while below + hist[b] <= k:
+        below += hist[b]
+        b += 1
+    m = 0
+    for i in range(n):
+        bucket[m] = x[i]
+        m += ((bits[i] >> 20) & 2047) == b
+    _select(bucket[:m], k - below)
+    upper = bucket[k - below]
+    if n % 2 == 1:
+        return upper
+    if k - 1 >= below:
+        lower = bucket[0]
+        for i in range(1, k - below):
+            if bucket[i] > lower:
+                lower = bucket[i]
+        return (lower + upper) / 2
+    # rank k − 1 is the largest value of the buckets below
+    lower = np.float32(-1.0)
+    for i in range(n):
+        if ((bits[i] >> 20) & 2047) < b and x[i] > lower:
+            lower = x[i]
+    return (lower + upper) / 2
+
+
+@numba.njit(cache=True)
+def moving_average_centred(x, length, out):
+    """``out[i]`` = mean of ``x[i − length//2 .. i + length//2]`` (zeros outside ``x``, divided
+    by ``length`` everywhere), rounded to complex64: ``argosneo.dsp.convolve.moving_average_same``
+    with one running complex128 sum instead of two cumulative-sum arrays."""
+    n = x.shape[0]
+    half = length // 2
+    acc = 0j
+    for j in range(min(half, n - 1) + 1):
+        acc += x[j]
+    for i in range(n):
+        out[i] = np.complex64(acc / length)
+        j = i + half + 1
+        if j < n:
+            acc += x[j]
+        j = i - half
+        if j >= 0:
+            acc -= x[j]
