@@ -11,7 +11,6 @@ import scipy.fft
 from argosneo.demodulate import a2
 from argosneo.demodulate import a2_kernels as k
 from argosneo.dsp.convolve import fft_convolve_same
-from argosneo.dsp.resample import resample_poly
 from argosneo.dsp.rotate import rotate_by_levels
 
 
@@ -224,14 +223,6 @@ def test_median_by_histogram_matches_numpy(n):
     assert math.isnan(k.median_by_histogram(x, hist, np.empty(n, dtype=np.float32)))
     x = rng.standard_normal(n).astype(np.float32)   # negative values: full selection
     assert k.median_by_histogram(x, hist, np.empty(n, dtype=np.float32)) == np.median(x)
-
-
-@pytest.mark.parametrize("rates", [(18750.0, 12800.0), (15625.0, 12800.0), (250000 / 16, 6400.0)])
-def test_polyphase_resample_matches_dsp(rates):
-    x = _noise(5001, 9)
-    demod = a2.A2Demodulator()
-    up, down = a2._resample_ratio(*rates)
-    np.testing.assert_array_equal(demod._resample(x, up, down), resample_poly(x, up, down))
 
 
 def test_band_limit_matches_dsp():

@@ -33,7 +33,8 @@ def test_firwin_rejects_bad_cutoff():
         firwin_lowpass(31, 1.0)
 
 
-@pytest.mark.parametrize("n,up,down", [(26532, 256, 375), (1000, 3, 2), (999, 2, 3), (10, 1, 4), (500, 5, 5)])
+@pytest.mark.parametrize("n,up,down", [(26532, 256, 375), (20000, 128, 375), (5001, 2048, 5000), (1000, 3, 2),
+                                        (999, 2, 3), (10, 1, 4), (500, 5, 5)])
 def test_resample_poly_matches_scipy(n, up, down):
     rng = np.random.default_rng(n + up)
     x = (rng.normal(size=n) + 1j * rng.normal(size=n)).astype(np.complex64)

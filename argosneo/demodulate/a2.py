@@ -40,7 +40,7 @@ from argosneo.dsp.convolve import (
     welch_density,
 )
 from argosneo.dsp.firdesign import firwin_lowpass
-from argosneo.dsp.resample import resample_filter
+from argosneo.dsp.resample import resample_poly
 from argosneo.dsp.rotate import rotate, rotate_by_levels
 
 #: Working rate inside the demodulator, in samples per chip (16 → 12 800 S/s for A2): wide enough
@@ -309,7 +309,6 @@ class A2Demodulator:
         self._sync_bits = self.frame_format.sync_bits
         self._sync_chips = biphase_chips(self._sync_bits)
         self._resamplers: dict[float, tuple[int, int]] = {}
-        self._polyphase: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, int]] = {}
         self._band_filter = firwin_lowpass(WORK_BAND_TAPS, WORK_BAND_HZ, fs=self.work_rate).astype(np.float32)
         self._band_filter_spectra: dict[int, np.ndarray] = {}
         self._carrier_grid: dict[int, tuple] = {}
@@ -324,25 +323,9 @@ class A2Demodulator:
             ratio = self._resamplers[window.sample_rate] = _resample_ratio(window.sample_rate, self.work_rate)
         up, down = ratio
         if up != down:
-            mixed = self._resample(mixed, up, down)
+            mixed = resample_poly(mixed, up, down)
         # centred (odd, symmetric taps): no delay
         return self._band_limit(mixed.astype(np.complex64, copy=False))
-
-    def _resample(self, x: np.ndarray, up: int, down: int) -> np.ndarray:
-        """``argosneo.dsp.resample.resample_poly(x, up, down)`` (same filter, same sums) with
-        the filter laid out phase by phase, so each output sample reads contiguous taps."""
-        g = math.gcd(up, down)
-        up, down = up // g, down // g
-        layout = self._polyphase.get((up, down))
-        if layout is None:
-            h = resample_filter(up, down)
-            phases, lengths = kernels.polyphase_taps(h, up)
-            layout = self._polyphase[(up, down)] = (phases, lengths, (len(h) - 1) // 2)
-        phases, lengths, half = layout
-        x = np.ascontiguousarray(x, dtype=np.complex64)
-        out = np.empty(-(-len(x) * up // down), dtype=np.complex64)
-        kernels.polyphase_resample(x, phases, lengths, up, down, half, out)
-        return out
 
     def _band_limit(self, x: np.ndarray) -> np.ndarray:
         """``fft_convolve_same(x, band_filter)`` as complex64, reusing the filter's spectrum

@@ -217,48 +217,6 @@ def vander_decreasing(x, out):
             out[i, j] = power
 
 
-@numba.njit(cache=True)
-def polyphase_resample(x, phases, lengths, up, down, half, out):
-    """Polyphase FIR resampling with the filter stored phase by phase.
-
-    ``phases[p, m]`` is tap ``p + m·up`` of the filter, ``lengths[p]`` how many such taps exist,
-    so one output sample reads contiguous taps. Same sums, in the same order, as ``argosneo.dsp.resample``'s kernel:
-    ``out[q] = Σ_k h[k] · x_up[q·down + half − k]``.
-    """
-    n_in = x.shape[0]
-    for q in range(out.shape[0]):
-        c = q * down + half
-        p = c % up
-        i = c // up
-        row = phases[p]
-        n_taps = lengths[p]
-        acc_re = 0.0
-        acc_im = 0.0
-        # i decreases by one per tap of the phase; i ≥ n_in meets zeros, i < 0 ends the sum
-        m0 = 0
-        if i >= n_in:
-            m0 = i - n_in + 1
-        m_end = min(n_taps, i + 1)
-        for m in range(m0, m_end):
-            v = x[i - m]
-            acc_re += row[m] * v.real
-            acc_im += row[m] * v.imag
-        out[q] = complex(acc_re, acc_im)
-
-
-def polyphase_taps(h: np.ndarray, up: int) -> tuple[np.ndarray, np.ndarray]:
-    """The filter ``h`` rearranged for :func:`polyphase_resample`: ``(phases, lengths)`` with
-    row ``p`` of ``phases`` = ``h[p::up]`` (zero-padded) and ``lengths[p]`` its length."""
-    n_taps = -(-len(h) // up)
-    phases = np.zeros((up, n_taps), dtype=np.float64)
-    lengths = np.zeros(up, dtype=np.int64)
-    for p in range(up):
-        taps = h[p::up]
-        phases[p, :len(taps)] = taps
-        lengths[p] = len(taps)
-    return phases, lengths
-
-
 # --------------------------------------------------------------------------------------------
 # round 2: kernels that give up bit-exactness of intermediate floats (not of decisions)
 

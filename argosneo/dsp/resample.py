@@ -29,28 +29,43 @@ def resample_filter(up: int, down: int) -> np.ndarray:
     return h
 
 
+@lru_cache(maxsize=16)
+def _polyphase_layout(up: int, down: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """:func:`resample_filter` laid out phase by phase for :func:`_resample_kernel`: row ``p``
+    of ``phases`` holds taps ``p, p + up, p + 2·up, …`` (zero-padded), ``lengths[p]`` how many
+    there are, and the filter's half-length."""
+    h = resample_filter(up, down)
+    n_taps = -(-len(h) // up)
+    phases = np.zeros((up, n_taps), dtype=np.float64)
+    lengths = np.zeros(up, dtype=np.int64)
+    for p in range(up):
+        taps = h[p::up]
+        phases[p, :len(taps)] = taps
+        lengths[p] = len(taps)
+    phases.flags.writeable = False
+    return phases, lengths, (len(h) - 1) // 2
+
+
 @numba.njit(cache=True)
-def _resample_kernel(x, h, up, down, out):
+def _resample_kernel(x, phases, lengths, up, down, half, out):
     """``out[q] = Σ_k h[k] · x_up[q·down + half − k]`` where ``x_up`` is ``x`` with ``up − 1``
-    zeros after every sample and zero outside; only the taps that meet a non-zero sample are
-    visited (every ``up``-th one)."""
-    half = (h.shape[0] - 1) // 2
+    zeros after every sample and zero outside. Only the taps that meet a non-zero sample are
+    visited — every ``up``-th one, i.e. one row of ``phases`` — read contiguously, in the order
+    of increasing ``k``."""
     n_in = x.shape[0]
-    n_h = h.shape[0]
     for q in range(out.shape[0]):
         c = q * down + half
-        k = c % up
+        row = phases[c % up]
         i = c // up
+        # input index i − m for tap row[m]: past the end it meets zeros, below 0 the sum ends
+        m0 = i - n_in + 1 if i >= n_in else 0
+        m_end = min(lengths[c % up], i + 1)
         acc_re = 0.0
         acc_im = 0.0
-        # i decreases by one for every step of ``up`` taps
-        while k < n_h and i >= 0:
-            if i < n_in:
-                v = x[i]
-                acc_re += h[k] * v.real
-                acc_im += h[k] * v.imag
-            k += up
-            i -= 1
+        for m in range(m0, m_end):
+            v = x[i - m]
+            acc_re += row[m] * v.real
+            acc_im += row[m] * v.imag
         out[q] = complex(acc_re, acc_im)
 
 
@@ -80,5 +95,6 @@ def resample_poly(x: np.ndarray, up: int, down: int) -> np.ndarray:
         return x.copy()
     n_out = -(-len(x) * up // down)
     out = np.empty(n_out, dtype=np.complex64)
-    _resample_kernel(x, resample_filter(up, down), up, down, out)
+    phases, lengths, half = _polyphase_layout(up, down)
+    _resample_kernel(x, phases, lengths, up, down, half, out)
     return out
