@@ -235,3 +235,11 @@ def test_retune_keeps_absolute_frequencies(capture):
         else:
             assert rec["offset_hz"] == pytest.approx(want["offset_hz"], abs=1e-6)
     assert blocks[0].state()["retunes"] == 1 and blocks[0].state()["center_freq"] == info2.center_freq
+
+
+def test_block_format_names_are_the_decoders():
+    """The registry lists the formats without importing the DSP; the two lists must agree."""
+    from argosneo.deframe.decoder import DEMODULATORS
+    from argosneo.flowgraph.blocks_stages import FORMAT_NAMES
+
+    assert set(FORMAT_NAMES) == set(DEMODULATORS)

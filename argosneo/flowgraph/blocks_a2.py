@@ -15,14 +15,9 @@ import math
 from argosneo import spec
 from argosneo.errors import FlowgraphError
 from argosneo.flowgraph.block import Block, Param
+from argosneo.flowgraph.blocks_stages import POLARITY_BY_NAME, parse_formats
 from argosneo.flowgraph.registry import register_block
 from argosneo.io.chunk import SampleChunk
-
-#: Formats the receiver can try (``argosneo.receiver.DEMODULATORS``; listed here so loading the
-#: block registry does not import the DSP).
-FORMAT_NAMES = ("A2", "VLD", "A3")
-
-_POLARITY = {"auto": None, "normal": 1, "inverted": -1}
 
 
 @register_block
@@ -42,7 +37,7 @@ class A2ReceiverBlock(Block):
         Param("pfa", float, 5e-8, "detector false-alarm probability per spectral bin and frame "
               "(the detection threshold)", minimum=1e-30, maximum=0.1, reconfigurable=True),
         Param("polarity", str, "auto", "bit polarity: resolved from the sync word unless forced",
-              choices=tuple(_POLARITY)),
+              choices=tuple(POLARITY_BY_NAME)),
         Param("keep_rejected", bool, False, "also emit detected bursts that did not decode, with the reason"),
         Param("num_channels", int, None, "channelizer size (even; default: power of two for ~8 kHz spacing)",
               minimum=2, maximum=65536),
@@ -54,11 +49,8 @@ class A2ReceiverBlock(Block):
                  num_channels=None, formats="A2,VLD"):
         if num_channels is not None and num_channels % 2:
             raise FlowgraphError(f"num_channels must be even, got {num_channels}")
-        names = tuple(f.strip().upper() for f in str(formats).split(",") if f.strip())
-        unknown = sorted(set(names) - set(FORMAT_NAMES))
-        if unknown or not names:
-            raise FlowgraphError(f"formats: unknown {unknown or formats!r}; choose from {list(FORMAT_NAMES)}")
-        self._kw = dict(id_bits=id_bits, pfa=pfa, polarity=_POLARITY[polarity], keep_rejected=keep_rejected,
+        names = parse_formats(formats, self.kind)
+        self._kw = dict(id_bits=id_bits, pfa=pfa, polarity=POLARITY_BY_NAME[polarity], keep_rejected=keep_rejected,
                         num_channels=num_channels, formats=names)
         self.rx = None
         self._retired: list = []     # stats of the receivers replaced at retunes

@@ -31,7 +31,8 @@ from argosneo.io.chunk import ChannelChunk, SampleChunk
 #: Formats a decoder knows (``argosneo.deframe.decoder.DEMODULATORS``; listed here so loading
 #: the block registry does not import the DSP).
 FORMAT_NAMES = ("A2", "VLD", "A3")
-_POLARITY = {"auto": None, "normal": 1, "inverted": -1}
+#: The ``polarity`` parameter's values and what the demodulators take for them.
+POLARITY_BY_NAME = {"auto": None, "normal": 1, "inverted": -1}
 #: Narrowest channel spacing that holds an A2 burst (±2.5 kHz) (Hz).
 MIN_CHANNEL_SPACING_HZ = 2 * 2.5e3
 
@@ -201,7 +202,7 @@ class A2DecoderBlock(Block):
         Param("id_bits", int, spec.A2_DEFAULT_ID_BITS, "platform-ID width used to split an A2 message",
               choices=spec.A2_ID_BITS_CHOICES, reconfigurable=True),
         Param("polarity", str, "auto", "bit polarity: resolved from the sync word unless forced",
-              choices=tuple(_POLARITY)),
+              choices=tuple(POLARITY_BY_NAME)),
         Param("keep_rejected", bool, False, "also emit detected bursts that did not decode, with the reason",
               reconfigurable=True),
     )
@@ -211,7 +212,7 @@ class A2DecoderBlock(Block):
 
         try:
             self.decoder = BurstDecoder(formats=parse_formats(formats, self.kind), id_bits=id_bits,
-                                        polarity=_POLARITY[polarity], keep_rejected=bool(keep_rejected))
+                                        polarity=POLARITY_BY_NAME[polarity], keep_rejected=bool(keep_rejected))
         except ArgosneoError as exc:
             raise FlowgraphError(f"{self.kind}: {exc}") from None
 
