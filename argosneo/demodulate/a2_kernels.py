@@ -227,6 +227,14 @@ _ANCHOR = 64
 
 
 @numba.njit(cache=True)
+def _quadratic_anchor(c2, c1, c0, tau, dt):
+    """Exact ``exp(−i·φ(τ))`` and first step ``exp(−i·(φ(τ + dt) − φ(τ)))`` of the recurrence."""
+    p = (c2 * tau + c1) * tau + c0
+    step = c2 * (2.0 * tau * dt + dt * dt) + c1 * dt
+    return complex(math.cos(p), -math.sin(p)), complex(math.cos(step), -math.sin(step))
+
+
+@numba.njit(cache=True)
 def rotate_quadratic(x, c2, c1, c0, t0, dt, out):
     """``out[i] = x[i] · exp(−i·φ(t0 + i·dt))`` with ``φ(τ) = c2·τ² + c1·τ + c0``, as complex64.
 
@@ -239,11 +247,7 @@ def rotate_quadratic(x, c2, c1, c0, t0, dt, out):
     dd_angle = 2.0 * c2 * dt * dt
     dd = complex(math.cos(dd_angle), -math.sin(dd_angle))
     for i0 in range(0, n, _ANCHOR):
-        tau = t0 + i0 * dt
-        p = (c2 * tau + c1) * tau + c0
-        step = c2 * (2.0 * tau * dt + dt * dt) + c1 * dt
-        e = complex(math.cos(p), -math.sin(p))
-        d = complex(math.cos(step), -math.sin(step))
+        e, d = _quadratic_anchor(c2, c1, c0, t0 + i0 * dt, dt)
         for i in range(i0, min(n, i0 + _ANCHOR)):
             v = x[i]
             out[i] = np.complex64(complex(v.real * e.real - v.imag * e.imag,
@@ -261,11 +265,7 @@ def rotated_sum_quadratic(x, c2, c1, c0, t0, dt):
     dd = complex(math.cos(dd_angle), -math.sin(dd_angle))
     acc = 0j
     for i0 in range(0, n, _ANCHOR):
-        tau = t0 + i0 * dt
-        p = (c2 * tau + c1) * tau + c0
-        step = c2 * (2.0 * tau * dt + dt * dt) + c1 * dt
-        e = complex(math.cos(p), -math.sin(p))
-        d = complex(math.cos(step), -math.sin(step))
+        e, d = _quadratic_anchor(c2, c1, c0, t0 + i0 * dt, dt)
         for i in range(i0, min(n, i0 + _ANCHOR)):
             v = x[i]
             acc += complex(v.real * e.real - v.imag * e.imag, v.real * e.imag + v.imag * e.real)
