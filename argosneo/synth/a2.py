@@ -313,6 +313,28 @@ def a2_waveform_phase(
     return np.where(inside, phase * float(beta), 0.0)
 
 
+def burst_sample_times(first_sample: int, n_out: int, start_sample: float, duration_s: float,
+                       sample_rate: float) -> tuple[slice, np.ndarray]:
+    """Where a burst overlaps a buffer of absolute samples, and the time of each of those samples.
+
+    The buffer holds samples ``first_sample … first_sample + n_out − 1``; the burst covers
+    ``0 <= t < duration_s`` with ``t = (n − start_sample) / sample_rate``. Returns the slice of
+    the buffer the burst touches and ``t`` (float64, s) for it — an empty slice and array when
+    they do not overlap. Computed from absolute indices, so a burst rendered in pieces gets the
+    same times as rendered at once.
+    """
+    fs = float(sample_rate)
+    # first sample at t >= 0 and first sample at t >= duration (exclusive end)
+    lo = max(math.ceil(start_sample), int(first_sample))
+    hi = min(math.ceil(start_sample + duration_s * fs), int(first_sample) + int(n_out))
+    if hi <= lo:
+        return slice(0, 0), np.empty(0, dtype=np.float64)
+    t = (np.arange(lo, hi, dtype=np.int64) - math.floor(start_sample)).astype(np.float64)
+    t -= start_sample - math.floor(start_sample)   # keeps precision for large sample indices
+    t /= fs
+    return slice(lo - int(first_sample), hi - int(first_sample)), t
+
+
 def render_a2_burst(
     out: np.ndarray,
     first_sample: int,
@@ -367,28 +389,18 @@ def render_a2_burst(
     slice
         The slice of ``out`` that was touched (empty when the burst does not overlap it).
     """
-    fs = float(sample_rate)
     n_bits = int(np.asarray(bits).size)
     duration = a2_burst_duration(n_bits, chip_rate=chip_rate, carrier_s=carrier_s)
-    # first sample at t >= 0 and first sample at t >= duration (exclusive end)
-    n_begin = math.ceil(start_sample)
-    n_end = math.ceil(start_sample + duration * fs)
-    lo = max(n_begin, int(first_sample))
-    hi = min(n_end, int(first_sample) + len(out))
-    if hi <= lo:
-        return slice(0, 0)
-    n = np.arange(lo, hi, dtype=np.int64)
-    t = (n - math.floor(start_sample)).astype(np.float64)
-    t -= start_sample - math.floor(start_sample)   # keeps precision for large sample indices
-    t /= fs
+    sl, t = burst_sample_times(first_sample, len(out), start_sample, duration, sample_rate)
+    if not t.size:
+        return sl
     phi = a2_waveform_phase(bits, t, beta=beta, transition_fraction=transition_fraction,
                             chip_rate=chip_rate, carrier_s=carrier_s)
     phi += 2.0 * math.pi * (offset_hz + 0.5 * drift_hz_s * t) * t
     phi += phase0
-    sl = slice(lo - int(first_sample), hi - int(first_sample))
     # cos/sin of a float64 array rather than a complex exp: both are elementwise and do not depend
     # on where the slice starts, which keeps piecewise renders bit-identical
-    seg = np.empty(hi - lo, dtype=np.complex128)
+    seg = np.empty(t.size, dtype=np.complex128)
     seg.real = np.cos(phi)
     seg.imag = np.sin(phi)
     seg *= amplitude

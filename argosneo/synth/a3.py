@@ -27,6 +27,7 @@ import numpy as np
 
 from argosneo import spec_a3 as s3
 from argosneo.errors import ScenarioError
+from argosneo.synth.a2 import burst_sample_times
 
 __all__ = ["a3_burst_duration", "a3_levels", "a3_baseband", "render_a3_burst"]
 
@@ -152,24 +153,14 @@ def render_a3_burst(
     slice
         The slice of ``out`` that was touched (empty when the burst does not overlap it).
     """
-    fs = float(sample_rate)
     b = _check_stream(bits)
-    duration = a3_burst_duration(b.size)
-    n_begin = math.ceil(start_sample)
-    n_end = math.ceil(start_sample + duration * fs)
-    lo = max(n_begin, int(first_sample))
-    hi = min(n_end, int(first_sample) + len(out))
-    if hi <= lo:
-        return slice(0, 0)
-    n = np.arange(lo, hi, dtype=np.int64)
-    t = (n - math.floor(start_sample)).astype(np.float64)
-    t -= start_sample - math.floor(start_sample)
-    t /= fs
+    sl, t = burst_sample_times(first_sample, len(out), start_sample, a3_burst_duration(b.size), sample_rate)
+    if not t.size:
+        return sl
     env = a3_baseband(b, t, transition_fraction=transition_fraction)
     phi = 2.0 * math.pi * (offset_hz + 0.5 * drift_hz_s * t) * t + phase0
     rot = np.empty(t.size, dtype=np.complex128)
     rot.real = np.cos(phi)
     rot.imag = np.sin(phi)
-    sl = slice(lo - int(first_sample), hi - int(first_sample))
     out[sl] += amplitude * env * rot
     return sl
