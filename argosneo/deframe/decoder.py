@@ -29,6 +29,7 @@ from argosneo.demodulate.a2 import (
 from argosneo.demodulate.a3_burst import A3BurstDemodulator
 from argosneo.detect.bursts import CUT_BY_WINDOW, NEIGHBOUR_HZ, BurstCandidate
 from argosneo.errors import ArgosneoError
+from argosneo.io.writer import sigmf_datetime
 
 #: Two decodes this close in frequency that overlap in time are the same burst seen twice.
 DUPLICATE_FREQ_HZ = 100.0
@@ -90,7 +91,7 @@ class DecodedBurst:
         return {
             "format": self.format,
             "sample_start": int(self.sample_start),
-            "time_utc": None if self.time_utc is None else _iso(self.time_utc),
+            "time_utc": None if self.time_utc is None else sigmf_datetime(self.time_utc),
             "frequency_hz": None if self.frequency_hz is None else round(self.frequency_hz, 3),
             "offset_hz": round(self.offset_hz, 3),
             "drift_hz_s": round(self.drift_hz_s, 3),
@@ -122,14 +123,10 @@ class RejectedBurst:
             "decoded": False,
             "reason": self.reason,
             "sample_start": int(self.sample_start),
-            "time_utc": None if self.time_utc is None else _iso(self.time_utc),
+            "time_utc": None if self.time_utc is None else sigmf_datetime(self.time_utc),
             "frequency_hz": None if self.center_freq is None else round(self.center_freq + self.offset_hz, 1),
             "offset_hz": round(self.offset_hz, 1),
         }
-
-
-def _iso(t: _dt.datetime) -> str:
-    return t.astimezone(_dt.timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 @dataclass

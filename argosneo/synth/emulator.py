@@ -31,6 +31,7 @@ from argosneo import spec
 from argosneo import spec_a3 as s3
 from argosneo.coding import a3 as a3_coding
 from argosneo.errors import ScenarioError
+from argosneo.io.writer import sigmf_datetime
 from argosneo.synth import a2, vld
 from argosneo.synth.a3 import render_a3_burst
 from argosneo.synth.scenario import A3_FORMATS, Platform, Scenario, ebn0_to_cn0
@@ -60,10 +61,6 @@ _COLLISION_TRIES = 50
 # random stream identifiers under the scenario seed (see scenario._STREAM_CROWD = 1)
 _STREAM_NOISE = 2
 _STREAM_SCHEDULE = 3
-
-
-def _iso(when: _dt.datetime) -> str:
-    return when.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass
@@ -209,7 +206,7 @@ class BurstTruth:
                             else format(self.length_code, "02b" if is_vld else "04b")),
             "start_sample": self.start_sample, "start_sample_exact": self.start_sample_exact,
             "start_frac": self.start_frac, "end_sample": self.end_sample,
-            "start_time_s": self.start_time_s, "start_time_utc": _iso(self.start_time_utc),
+            "start_time_s": self.start_time_s, "start_time_utc": sigmf_datetime(self.start_time_utc),
             "duration_s": self.duration_s, "offset_hz": self.offset_hz,
             "frequency_hz": self.frequency_hz, "drift_hz_s": self.drift_hz_s,
             "ebn0_db": self.ebn0_db, "cn0_dbhz": self.cn0_dbhz, "amplitude": self.amplitude,
@@ -517,7 +514,7 @@ class Emulator:
                 "datatype": datatype or sc.datatype,
                 "sample_rate": sc.sample_rate,
                 "center_freq": sc.center_freq,
-                "start_time": _iso(sc.start_time),
+                "start_time": sigmf_datetime(sc.start_time),
                 "total_samples": self.total_samples,
                 "sample_scale": scale,
                 "noise_variance": sc.noise_variance if sc.add_noise else 0.0,
