@@ -234,3 +234,13 @@ def test_a_bare_port_name_means_the_only_required_input(monkeypatch, capture):
     with pytest.raises(FlowgraphFileError, match=r"has several inputs \(a, b\); write t.PORT"):
         validate_graph(graph("two_inputs_test"))
     assert validate_graph(graph("one_optional_test")).edges[("src", "out")] == [("t", "a")]
+
+
+@pytest.mark.parametrize("args", [["run", "a2_receiver", "--duration", "0"],
+                                  ["run", "a2_receiver", "--queue-seconds", "-1"],
+                                  ["rx", "-d", "driver=none", "--rate", "0"],
+                                  ["gui", "--replay", "x", "--pfa", "0"]])
+def test_non_positive_numbers_are_refused_in_one_line(args, capsys):
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "must be > 0" in err and "Traceback" not in err

@@ -10,15 +10,10 @@ from __future__ import annotations
 import click
 
 from argosneo import spec
+from argosneo.commands import positive
 from argosneo.errors import ArgosneoError
 
 _EXTRA_MESSAGE = "the GUI needs the optional extra: pip install argosneo[gui]"
-
-
-def _positive(ctx, param, value):
-    if value is not None and not value > 0:
-        raise click.BadParameter("must be > 0")
-    return value
 
 
 def _import_gui():
@@ -53,15 +48,15 @@ def _speed(ctx, param, value):
               help="Receive live from a SoapySDR device, e.g. driver=rtlsdr or "
                    "driver=argosreplay,file=captures/demo.sigmf-data.")
 @click.option("--freq", "-f", type=float, default=spec.A2_NOMINAL_CENTER_HZ, show_default=True,
-              callback=_positive, help="Live: centre frequency, Hz.")
-@click.option("--rate", "-r", type=float, default=250e3, show_default=True, callback=_positive,
+              callback=positive, help="Live: centre frequency, Hz.")
+@click.option("--rate", "-r", type=float, default=250e3, show_default=True, callback=positive,
               help="Live: sample rate, S/s.")
 @click.option("--gain", "-g", type=float, default=None, help="Live: gain in dB (default: automatic).")
 @click.option("--speed", default="1", show_default=True, callback=_speed, metavar="X|max",
               help="Replay pace: multiple of real time, or 'max'.")
 @click.option("--id-bits", type=click.Choice(["20", "28"]), default=str(spec.A2_DEFAULT_ID_BITS),
               show_default=True, help="Platform-ID width of the first configuration.")
-@click.option("--pfa", type=float, default=None, callback=_positive,
+@click.option("--pfa", type=float, default=None, callback=positive,
               help="Detector false-alarm probability per bin (default: the receiver's).")
 @click.option("--flowgraph", "flowgraph", metavar="FILE.yaml|NAME", default=None,
               help="Run this flowgraph (file or shipped name; default a2_receiver for a replay, a2_live "
@@ -72,9 +67,9 @@ def _speed(ctx, param, value):
               help="Where the flowgraph's sinks write (default: a temporary directory, removed at exit).")
 @click.option("--config", "config", metavar="NAME", default=None,
               help="Configuration to start with (default: the first).")
-@click.option("--samp-rate", type=float, default=None, callback=_positive,
+@click.option("--samp-rate", type=float, default=None, callback=positive,
               help="Replay: sample rate of a raw IQ file, S/s.")
-@click.option("--center-freq", type=float, default=None, callback=_positive,
+@click.option("--center-freq", type=float, default=None, callback=positive,
               help="Replay: centre frequency, Hz (overrides the capture's).")
 def gui(replay, device, freq, rate, gain, speed, id_bits, pfa, flowgraph, variables, output_dir, config,
         samp_rate, center_freq):

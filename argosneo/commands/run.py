@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from argosneo.commands import positive
 from argosneo.errors import ArgosneoError
 
 
@@ -43,10 +44,10 @@ def parse_assignments(values, what: str, dotted: bool):
               help="offline: never drop (the source waits); live: drop and count on overflow. "
                    "Default: from the file, else from the source.")
 @click.option("--queue-size", type=click.IntRange(1, 4096), help="Chunks the source may run ahead.")
-@click.option("--queue-seconds", type=float, default=None,
+@click.option("--queue-seconds", type=float, default=None, callback=positive,
               help="Live mode: bound the queue by seconds of signal instead of chunks (drops whole chunks "
                    "when the graph is that far behind).")
-@click.option("--duration", type=float, default=None, metavar="S",
+@click.option("--duration", type=float, default=None, metavar="S", callback=positive,
               help="Stop after S seconds of stream (by sample count, gaps included).")
 @click.option("--no-status", is_flag=True, help="Live mode: no once-a-second status line on stderr.")
 @click.option("--control-socket", type=click.Path(dir_okay=False, path_type=str),
@@ -66,9 +67,6 @@ def run(flowgraph, variables, sets, configuration, output_dir, mode, queue_size,
     device overflows, chunks dropped, device reopens and the bursts decoded; the summary at the
     end gives the bursts decoded too (for a graph with a decoder).
     """
-    for name, value in (("--queue-seconds", queue_seconds), ("--duration", duration)):
-        if value is not None and not value > 0:
-            raise click.BadParameter("must be > 0", param_hint=name)
     from pathlib import Path
 
     from argosneo.flowgraph import resolve_flowgraph

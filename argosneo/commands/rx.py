@@ -13,6 +13,7 @@ import logging
 import click
 
 from argosneo import spec
+from argosneo.commands import positive
 
 #: The shipped flowgraph this command runs, and the id of its decoder block (whose rejected
 #: carriers ``--all-bursts`` writes).
@@ -23,12 +24,6 @@ DECODER = "decode"
 DEFAULT_REOPEN_ATTEMPTS = 30
 #: Recording sample formats offered by ``--record-format``.
 RECORD_FORMATS = {"cf32": "cf32_le", "ci16": "ci16_le"}
-
-
-def _positive(ctx, param, value):
-    if value is not None and not value > 0:
-        raise click.BadParameter("must be > 0")
-    return value
 
 
 def summary_text(summary, *, bursts: int, rejected: int = 0, truncated: int = 0, prefix: str = "argosneo rx") -> str:
@@ -66,14 +61,14 @@ def summary_text(summary, *, bursts: int, rejected: int = 0, truncated: int = 0,
               help="SoapySDR device arguments, e.g. driver=rtlsdr or driver=argosreplay,file=x.sigmf-data "
                    "(see 'argosneo devices').")
 @click.option("--freq", "-f", type=float, default=spec.A2_NOMINAL_CENTER_HZ, show_default=True,
-              callback=_positive, help="Centre frequency, Hz.")
-@click.option("--rate", "-r", type=float, default=250e3, show_default=True, callback=_positive,
+              callback=positive, help="Centre frequency, Hz.")
+@click.option("--rate", "-r", type=float, default=250e3, show_default=True, callback=positive,
               help="Sample rate, S/s.")
 @click.option("--gain", "-g", type=float, default=None, help="Overall gain, dB (default: --agc).")
 @click.option("--agc", is_flag=True, help="Automatic gain control (the default without --gain).")
 @click.option("--antenna", default=None, help="Antenna port (default: the driver's).")
 @click.option("--ppm", type=float, default=0.0, show_default=True, help="Oscillator correction, ppm.")
-@click.option("--bandwidth", type=float, default=None, callback=_positive,
+@click.option("--bandwidth", type=float, default=None, callback=positive,
               help="Analog filter bandwidth, Hz (default: the driver's).")
 @click.option("--id-bits", type=click.Choice(["20", "28"]), default=str(spec.A2_DEFAULT_ID_BITS),
               show_default=True, help="Platform-ID width used to split the message.")
@@ -85,10 +80,10 @@ def summary_text(summary, *, bursts: int, rejected: int = 0, truncated: int = 0,
 @click.option("--record-format", type=click.Choice(["cf32", "ci16"]), default="cf32", show_default=True,
               help="Sample format of the recording.")
 @click.option("--all-bursts", is_flag=True, help="Also write carriers that did not decode (with a reason).")
-@click.option("--duration", type=float, default=None, callback=_positive, metavar="S",
+@click.option("--duration", type=float, default=None, callback=positive, metavar="S",
               help="Stop after S seconds of stream (by sample count, gaps included).")
 @click.option("--no-status", is_flag=True, help="No once-a-second status line on stderr.")
-@click.option("--queue-seconds", type=float, default=4.0, show_default=True, callback=_positive,
+@click.option("--queue-seconds", type=float, default=4.0, show_default=True, callback=positive,
               help="How far the decoder may fall behind before whole chunks are dropped.")
 @click.option("--buffer-samples", type=click.IntRange(256, 1 << 22), default=32768, show_default=True,
               help="Samples per device read (chunk size).")
