@@ -453,8 +453,8 @@ class Platform:
         """Build from a ``platforms:`` entry; errors name ``<where>.<key>``."""
         allowed = {f.name for f in fields(cls)} - {"from_crowd"}
         _check_keys(d, allowed, where)
-        if "platform_id" not in d and str(d.get("format", "A2")).strip().upper() != "VLD":
-            fmt = str(d.get("format", "A2")).strip().upper()
+        fmt = str(d.get("format", "A2")).strip().upper()
+        if "platform_id" not in d and fmt != "VLD":
             raise ScenarioError(f"{where}.platform_id: missing (every {fmt} platform needs an ID)")
         try:
             return cls(**d)
