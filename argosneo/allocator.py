@@ -11,7 +11,6 @@ time 0.28–0.40 s → 0.19 s, peak RSS unchanged (≈ 243 MB).
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 
 #: mallopt parameter numbers from glibc's <malloc.h>.
 _M_TRIM_THRESHOLD = -1
@@ -25,12 +24,10 @@ TRIM_THRESHOLD_BYTES = 256 << 20
 def keep_freed_memory() -> bool:
     """Raise glibc's ``mmap`` and trim thresholds for this process; False where the C library
     is not glibc (nothing changed)."""
-    name = ctypes.util.find_library("c")
-    if not name:
-        return False
     try:
-        libc = ctypes.CDLL(name)
-        mallopt = libc.mallopt
+        # the running process already has its C library loaded: look the symbol up there rather
+        # than searching for the library file (find_library may run ldconfig)
+        mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
